@@ -1,0 +1,11 @@
+//! flinkgen: compiles Flink job and Kafka cluster profiles into consistent, checked configuration.
+//!
+//! Pipeline: load → resolve → check → render → emit (see DESIGN.md). Everything between load and
+//! emit is pure.
+
+pub mod diag;
+pub mod plan;
+pub mod policy;
+pub mod profile;
+pub mod resolve;
+pub mod units;

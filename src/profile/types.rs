@@ -1,0 +1,478 @@
+//! The profile data model: what a user writes, as typed Rust. The JSON Schema in `schemas/` is
+//! generated from these types; the KDL loader maps KDL onto the schema's JSON shape, validates it,
+//! and only then deserialises into these types.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::units;
+
+/// A size with an explicit unit, e.g. `500GiB` (binary) or `950GB` (decimal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Size(pub u64);
+
+/// A duration with an explicit unit, e.g. `30s`, `15min`, `7d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Duration(pub u64);
+
+macro_rules! unit_type {
+    ($ty:ident, $format:literal, $parse:path, $desc:literal) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $parse(&s).map($ty).map_err(serde::de::Error::custom)
+            }
+        }
+        impl JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($ty).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "format": $format, "description": $desc })
+            }
+        }
+    };
+}
+unit_type!(
+    Size,
+    "size",
+    units::parse_size,
+    "A size with a unit: B, KiB, MiB, GiB, TiB (binary) or KB, MB, GB, TB (decimal)."
+);
+unit_type!(
+    Duration,
+    "duration",
+    units::parse_duration_ms,
+    "A duration with a unit: ms, s, min, h or d."
+);
+
+/// A scalar value as written in KDL: string, integer, number or boolean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Scalar {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl Scalar {
+    /// The value as its target's text (`true`, `42`, `1.5`, `abc`).
+    pub fn to_text(&self) -> String {
+        match self {
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Str(s) => s.clone(),
+        }
+    }
+}
+
+/// A Flink job: one FlinkDeployment reading and writing Kafka.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-args" = ["name"]))]
+pub struct JobProfile {
+    /// The job's name: kebab-case, at most 45 characters (the operator's limit for a deployment name).
+    #[schemars(regex(pattern = r"^[a-z]([-a-z0-9]{0,43}[a-z0-9])?$"))]
+    pub name: String,
+    /// Environment, e.g. `dev`, `staging`, `prod`. Part of the transactional-id prefix.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,30}$"))]
+    pub environment: String,
+    pub flink: Flink,
+    pub kafka: KafkaUse,
+    pub delivery: Delivery,
+    pub state: Option<State>,
+    pub throughput: Option<Throughput>,
+    pub parallelism: Option<Parallelism>,
+    /// Source topics (repeatable node).
+    #[serde(default)]
+    pub source: Vec<Topic>,
+    /// Sink topics (repeatable node).
+    #[serde(default)]
+    pub sink: Vec<Topic>,
+    pub checkpoint: Option<Checkpoint>,
+    pub recovery: Option<Recovery>,
+    pub instance: Instance,
+    pub kubernetes: Kubernetes,
+    pub artifact: Artifact,
+    pub security: Option<Security>,
+    /// Raw settings for one output, parsed with that output's grammar (repeatable node).
+    #[serde(default, rename = "override")]
+    pub overrides: Vec<Override>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Flink {
+    /// Flink minor version.
+    #[schemars(extend("enum" = ["1.18", "1.19", "1.20", "2.0", "2.1", "2.2", "2.3"]))]
+    pub version: String,
+    /// Flink Kubernetes Operator version (major.minor).
+    #[schemars(regex(pattern = r"^1\.[0-9]{1,2}$"))]
+    pub operator: String,
+    /// Config file to write for Flink 1.19/1.20 (`flink-conf.yaml`, what the operator writes, or
+    /// `config.yaml`). Fixed by the version elsewhere.
+    #[schemars(extend("enum" = ["flink-conf.yaml", "config.yaml"]))]
+    pub config_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct KafkaUse {
+    /// The name of the Kafka cluster profile this job uses.
+    #[schemars(regex(pattern = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub cluster: String,
+    /// Flink Kafka connector version (e.g. `3.4.0`, `4.0.1`, `5.0.0`).
+    #[schemars(regex(pattern = r"^[0-9]+\.[0-9]+\.[0-9]+$"))]
+    pub connector: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Delivery {
+    None,
+    AtLeastOnce,
+    ExactlyOnce,
+}
+
+impl Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::None => "none",
+            Delivery::AtLeastOnce => "at-least-once",
+            Delivery::ExactlyOnce => "exactly-once",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct State {
+    /// Expected total keyed state across the job.
+    pub size: Size,
+    pub backend: Backend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    Hashmap,
+    Rocksdb,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Hashmap => "hashmap",
+            Backend::Rocksdb => "rocksdb",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Throughput {
+    /// Peak records per second across all sources.
+    #[schemars(range(min = 1, max = 1_000_000_000))]
+    pub records_per_second: u64,
+    /// Average serialized record size.
+    pub record_size: Size,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-args" = ["default"]))]
+pub struct Parallelism {
+    /// Job parallelism; derived from the source partitions and throughput when absent.
+    #[schemars(range(min = 1, max = 32768))]
+    pub default: Option<u32>,
+    /// Max parallelism (key groups); pinned, because changing it breaks restore from state.
+    #[schemars(range(min = 1, max = 32768))]
+    pub max: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-args" = ["name"]))]
+pub struct Topic {
+    /// The table / operator name of this source or sink (kebab-case).
+    #[schemars(regex(pattern = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub name: String,
+    /// The Kafka topic (Kafka's legal characters, at most 249).
+    #[schemars(regex(pattern = r"^[a-zA-Z0-9._-]{1,249}$"))]
+    pub topic: String,
+    #[schemars(range(min = 1, max = 100000))]
+    pub partitions: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Checkpoint {
+    pub interval: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Recovery {
+    /// The longest unplanned downtime to survive (crash, redeploy) without losing data.
+    pub max_downtime: Option<Duration>,
+    /// The oldest checkpoint or savepoint that must stay restorable.
+    pub restorable_for: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-args" = ["type"]))]
+pub struct Instance {
+    /// Instance type from the catalog (e.g. `m6gd.4xlarge`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Nodes for this job; derived from parallelism when absent.
+    #[schemars(range(min = 1, max = 10000))]
+    pub count: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Kubernetes {
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub namespace: String,
+    /// Container image of the job.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$"))]
+    pub image: String,
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"))]
+    pub service_account: Option<String>,
+    pub upgrade_mode: Option<UpgradeMode>,
+    /// Where checkpoints and savepoints go, e.g. `s3://bucket/flink/orders`.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9+.-]*://[^\s#]{1,1000}$"))]
+    pub storage: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpgradeMode {
+    Stateless,
+    LastState,
+    Savepoint,
+}
+
+impl UpgradeMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpgradeMode::Stateless => "stateless",
+            UpgradeMode::LastState => "last-state",
+            UpgradeMode::Savepoint => "savepoint",
+        }
+    }
+}
+
+/// The job artifact: a jar with entry class and arguments, or a SQL script run by a SQL runner jar.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Artifact {
+    /// Jar URI as the operator reads it (`local:///opt/flink/usrlib/job.jar`, `s3://…`, `https://…`).
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9+.-]*:[^\s]{1,2000}$"))]
+    pub jar: String,
+    #[schemars(regex(pattern = r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$"))]
+    pub entry_class: Option<String>,
+    /// Program arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// For SQL jobs: path of the SQL script inside the image, passed to the runner jar.
+    pub sql: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Security {
+    pub protocol: SecurityProtocol,
+    pub sasl_mechanism: Option<SaslMechanism>,
+    /// SASL user name: a reference, never a literal.
+    pub username: Option<SecretRef>,
+    /// SASL password: a reference, never a literal.
+    pub password: Option<SecretRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SecurityProtocol {
+    #[serde(rename = "PLAINTEXT")]
+    Plaintext,
+    #[serde(rename = "SSL")]
+    Ssl,
+    #[serde(rename = "SASL_PLAINTEXT")]
+    SaslPlaintext,
+    #[serde(rename = "SASL_SSL")]
+    SaslSsl,
+}
+
+impl SecurityProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecurityProtocol::Plaintext => "PLAINTEXT",
+            SecurityProtocol::Ssl => "SSL",
+            SecurityProtocol::SaslPlaintext => "SASL_PLAINTEXT",
+            SecurityProtocol::SaslSsl => "SASL_SSL",
+        }
+    }
+    pub fn uses_sasl(self) -> bool {
+        matches!(
+            self,
+            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SaslMechanism {
+    #[serde(rename = "PLAIN")]
+    Plain,
+    #[serde(rename = "SCRAM-SHA-256")]
+    ScramSha256,
+    #[serde(rename = "SCRAM-SHA-512")]
+    ScramSha512,
+}
+
+impl SaslMechanism {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SaslMechanism::Plain => "PLAIN",
+            SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
+            SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+        }
+    }
+    pub fn login_module(self) -> &'static str {
+        match self {
+            SaslMechanism::Plain => "org.apache.kafka.common.security.plain.PlainLoginModule",
+            _ => "org.apache.kafka.common.security.scram.ScramLoginModule",
+        }
+    }
+}
+
+/// A credential reference: a Kubernetes Secret key (`secret=… key=…`) or an environment variable
+/// of the Flink pods (`env=…`). Literal credentials are not accepted anywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend(
+    "oneOf" = [
+        { "required": ["env"], "not": { "anyOf": [{ "required": ["secret"] }, { "required": ["key"] }] } },
+        { "required": ["secret", "key"], "not": { "required": ["env"] } }
+    ],
+    "x-kdl-help" = "a credential is a reference: `env=\"VAR\"` (an environment variable of the Flink pods) or `secret=\"name\" key=\"key\"` (a Kubernetes Secret); literal values are refused"
+))]
+pub struct SecretRef {
+    #[schemars(regex(pattern = r"^[A-Z_][A-Z0-9_]{0,127}$"))]
+    pub env: Option<String>,
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"))]
+    pub secret: Option<String>,
+    #[schemars(regex(pattern = r"^[-._a-zA-Z0-9]{1,253}$"))]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-args" = ["target", "key", "value"]))]
+pub struct Override {
+    pub target: OverrideTarget,
+    /// The key as the target spells it.
+    #[schemars(length(min = 1, max = 256))]
+    pub key: String,
+    pub value: Scalar,
+}
+
+/// Which output an override goes to; each is parsed with that output's grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum OverrideTarget {
+    /// Flink configuration (Flink's MemorySize / Duration grammar).
+    Flink,
+    /// Sink producer properties (Kafka ConfigDef types).
+    Producer,
+    /// Source consumer properties (Kafka ConfigDef types).
+    Consumer,
+    /// FlinkDeployment resources: `jobmanager.cpu`, `taskmanager.cpu` (Kubernetes quantities).
+    Kubernetes,
+}
+
+impl OverrideTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverrideTarget::Flink => "flink",
+            OverrideTarget::Producer => "producer",
+            OverrideTarget::Consumer => "consumer",
+            OverrideTarget::Kubernetes => "kubernetes",
+        }
+    }
+}
+
+/// A Kafka cluster shared by many jobs.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-args" = ["name"]))]
+pub struct ClusterProfile {
+    #[schemars(regex(pattern = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub name: String,
+    pub kafka: KafkaCluster,
+    pub deployment: Deployment,
+    /// Broker settings the cluster already has (repeatable node: `broker "key" "value"`).
+    #[serde(default)]
+    pub broker: Vec<BrokerSetting>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct KafkaCluster {
+    #[schemars(extend("enum" = ["2.8", "3.0", "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8", "3.9", "4.0", "4.1", "4.2"]))]
+    pub version: String,
+    #[schemars(range(min = 1, max = 10000))]
+    pub brokers: u32,
+    /// Bootstrap servers the jobs connect to (`host:port[,host:port…]`).
+    #[schemars(regex(pattern = r"^[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5})*$"))]
+    pub bootstrap: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-args" = ["kind"]))]
+pub struct Deployment {
+    pub kind: DeploymentKind,
+    /// Strimzi version (`0.45.1`) or bitnami/kafka chart version (`32.4.4`).
+    #[schemars(regex(pattern = r"^[0-9]+\.[0-9]+\.[0-9]+$"))]
+    pub version: Option<String>,
+    /// For `managed`: the service (e.g. `msk`, `confluent-cloud`), for reports.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,40}$"))]
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeploymentKind {
+    /// Self-managed brokers configured by `server.properties`.
+    Plain,
+    /// Strimzi operator: `spec.kafka.config`.
+    Strimzi,
+    /// bitnami/kafka Helm chart.
+    Bitnami,
+    /// A managed service whose broker settings are fixed: never a proposed broker change.
+    Managed,
+}
+
+impl DeploymentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentKind::Plain => "plain",
+            DeploymentKind::Strimzi => "strimzi",
+            DeploymentKind::Bitnami => "bitnami",
+            DeploymentKind::Managed => "managed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-args" = ["key", "value"]))]
+pub struct BrokerSetting {
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9._-]{0,254}$"))]
+    pub key: String,
+    pub value: Scalar,
+}

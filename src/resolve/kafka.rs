@@ -1,0 +1,392 @@
+//! Kafka client settings of a job: producer (sinks), consumer (sources), downstream readers,
+//! the KafkaSink builder / SQL sink options, security through config providers, and the
+//! transaction timeline that decides `transaction.timeout.ms`.
+
+use super::context::{JobCtx, version_lt};
+use crate::diag::Diagnostic;
+use crate::plan::{DocKind, Input, JobPlan, Origin, Value};
+use crate::profile::{Delivery, SecretRef};
+use crate::units::human_duration;
+
+/// Where a Kubernetes Secret is mounted in the Flink pods.
+pub fn secret_mount(secret: &str) -> String {
+    format!("/opt/flink/secrets/{secret}")
+}
+
+/// The broker's `transaction.max.timeout.ms` as the cluster states it, or the Kafka default.
+fn broker_max_timeout(cx: &JobCtx<'_>) -> (u64, Origin) {
+    let c = &cx.cluster.value;
+    if let Some((i, b)) = c
+        .broker
+        .iter()
+        .enumerate()
+        .find(|(_, b)| b.key == "transaction.max.timeout.ms")
+    {
+        if let Ok(v) = b.value.to_text().trim().parse::<u64>() {
+            return (
+                v,
+                Origin::Profile {
+                    field: format!("cluster {} broker", c.name),
+                    span: cx.cluster.span(&format!("/broker/{i}/value")),
+                },
+            );
+        }
+    }
+    let default = cx
+        .kafka
+        .and_then(|k| {
+            k.defaults
+                .iter()
+                .find(|d| d.0 == "transaction.max.timeout.ms")
+        })
+        .and_then(|d| d.1.parse().ok().map(|v| (v, d.2)));
+    match (default, cx.kafka) {
+        (Some((v, span)), Some(k)) => (
+            v,
+            Origin::ProductDefault {
+                pack: k.name.clone(),
+                version: k.version.clone(),
+                span,
+            },
+        ),
+        _ => (
+            900_000,
+            Origin::Model {
+                model: "kafka".into(),
+                steps: vec!["Kafka default 900000 ms".into()],
+                inputs: vec![],
+            },
+        ),
+    }
+}
+
+pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
+    let p = cx.p();
+    let c = &cx.cluster.value;
+    let bootstrap_origin = Origin::Profile {
+        field: format!("cluster {} kafka.bootstrap", c.name),
+        span: cx.cluster.span("/kafka/bootstrap"),
+    };
+    for kind in [DocKind::Producer, DocKind::Consumer, DocKind::Downstream] {
+        if kind == DocKind::Producer && p.sink.is_empty()
+            || kind == DocKind::Consumer && p.source.is_empty()
+        {
+            continue;
+        }
+        if kind == DocKind::Downstream && p.sink.is_empty() {
+            continue;
+        }
+        plan.doc_mut(kind).set(
+            "bootstrap.servers",
+            Value::Str(c.kafka.bootstrap.clone()),
+            bootstrap_origin.clone(),
+        );
+    }
+    if !p.source.is_empty() {
+        plan.doc_mut(DocKind::Consumer).set(
+            "group.id",
+            Value::Str(format!("{}.{}", p.environment, p.name)),
+            Origin::Model {
+                model: "kafka".into(),
+                steps: vec!["consumer group = <environment>.<job>: offsets committed on checkpoints, for lag monitoring".into()],
+                inputs: vec![cx.input("environment", &p.environment, "/environment")],
+            },
+        );
+    }
+    security(cx, plan)?;
+
+    // Sink builder / SQL options, per sink.
+    let naming = cx.connector_fact_bool("naming-strategies");
+    for (i, s) in p.sink.iter().enumerate() {
+        let doc = plan.doc_mut(DocKind::Sink);
+        doc.set(
+            format!("{}.topic", s.name),
+            Value::Str(s.topic.clone()),
+            cx.profile_origin(&format!("/sink/{i}/topic")),
+        );
+        doc.set(
+            format!("{}.delivery-guarantee", s.name),
+            Value::Str(p.delivery.as_str().into()),
+            cx.profile_origin("/delivery"),
+        );
+        if p.delivery == Delivery::ExactlyOnce {
+            let prefix = format!("{}-{}-{}-{}", p.environment, c.name, p.name, s.name);
+            doc.set(
+                format!("{}.transactional-id-prefix", s.name),
+                Value::Str(prefix),
+                Origin::Model {
+                    model: "kafka".into(),
+                    steps: vec![
+                        "prefix = <environment>-<cluster>-<job>-<sink>: unique per job, environment, cluster and sink, and stable across restarts".into(),
+                        "KafkaSink reads it only from setTransactionalIdPrefix / sink.transactional-id-prefix, never from producer properties".into(),
+                    ],
+                    inputs: vec![
+                        cx.input("environment", &p.environment, "/environment"),
+                        cx.input("job", &p.name, "/name"),
+                        cx.input("sink", &s.name, &format!("/sink/{i}/name")),
+                    ],
+                },
+            );
+            if naming {
+                doc.set(
+                    format!("{}.transaction-naming-strategy", s.name),
+                    Value::Str("INCREMENTING".into()),
+                    Origin::Model {
+                        model: "kafka".into(),
+                        steps: vec!["INCREMENTING, the connector default, written out; POOLING is an explicit opt-in".into()],
+                        inputs: vec![cx.input("connector", &p.kafka.connector, "/kafka/connector")],
+                    },
+                );
+            }
+        }
+    }
+    if p.delivery != Delivery::ExactlyOnce || p.sink.is_empty() {
+        return Ok(());
+    }
+
+    // The transaction timeline.
+    let flink = plan.doc(DocKind::Flink);
+    let ms = |logical: &str| {
+        flink
+            .and_then(|d| d.get(&cx.key(logical)))
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            .max(0) as u64
+    };
+    let interval = ms("checkpoint-interval");
+    let pause = ms("checkpoint-min-pause");
+    let timeout = ms("checkpoint-timeout");
+    let tolerable = ms("tolerable-failed-checkpoints");
+    let (downtime, downtime_origin) = match p.recovery.as_ref().and_then(|r| r.max_downtime) {
+        Some(d) => (d.0, cx.profile_origin("/recovery/max-downtime")),
+        None => {
+            let (v, inp) = cx.param_ms("recovery.max-downtime", 900_000);
+            (
+                v,
+                Origin::Model {
+                    model: "recovery".into(),
+                    steps: vec!["policy default max downtime".into()],
+                    inputs: inp.into_iter().collect(),
+                },
+            )
+        }
+    };
+    plan.set_fact(
+        "max-downtime",
+        Value::Millis(downtime),
+        downtime_origin.clone(),
+    );
+    let (margin, margin_in) = cx.param_ms("kafka.transaction-margin", 300_000);
+    let cycle = interval + pause + timeout;
+    let needed = (tolerable + 1) * cycle + downtime + margin;
+    let mut inputs = vec![
+        Input {
+            name: "checkpoint interval".into(),
+            value: human_duration(interval),
+            span: None,
+        },
+        Input {
+            name: "checkpoint min-pause".into(),
+            value: human_duration(pause),
+            span: None,
+        },
+        Input {
+            name: "checkpoint timeout".into(),
+            value: human_duration(timeout),
+            span: None,
+        },
+        Input {
+            name: "tolerable failed checkpoints".into(),
+            value: tolerable.to_string(),
+            span: None,
+        },
+        Input {
+            name: "max downtime".into(),
+            value: human_duration(downtime),
+            span: downtime_origin.spans().first().copied(),
+        },
+    ];
+    inputs.extend(margin_in);
+    let steps = vec![
+        "a transaction commits only when a later checkpoint completes".into(),
+        format!(
+            "worst case open: (tolerable failed {tolerable} + 1) × (interval {} + min-pause {} + timeout {}) = {}",
+            human_duration(interval),
+            human_duration(pause),
+            human_duration(timeout),
+            human_duration((tolerable + 1) * cycle)
+        ),
+        format!(
+            "plus max downtime {} plus margin {} = {}",
+            human_duration(downtime),
+            human_duration(margin),
+            human_duration(needed)
+        ),
+    ];
+    plan.set_fact(
+        "transaction-needed",
+        Value::Millis(needed),
+        Origin::Model {
+            model: "transaction-timeline".into(),
+            steps: steps.clone(),
+            inputs: inputs.clone(),
+        },
+    );
+
+    let (broker_max, broker_origin) = broker_max_timeout(cx);
+    let chosen = needed.min(broker_max).min(i32::MAX as u64);
+    let mut steps = steps;
+    if chosen < needed {
+        steps.push(format!(
+            "clamped to the cluster's transaction.max.timeout.ms {}: a recovery longer than {} aborts the pending transaction (data loss) until the broker change is applied",
+            human_duration(broker_max),
+            human_duration(chosen.saturating_sub(margin).saturating_sub((tolerable + 1) * cycle))
+        ));
+    }
+    inputs.push(Input {
+        name: "cluster transaction.max.timeout.ms".into(),
+        value: broker_max.to_string(),
+        span: broker_origin.spans().first().copied(),
+    });
+    plan.doc_mut(DocKind::Producer).set(
+        "transaction.timeout.ms",
+        Value::Millis(chosen),
+        Origin::Model {
+            model: "transaction-timeline".into(),
+            steps,
+            inputs,
+        },
+    );
+
+    // Restore window → transactional.id.expiration.ms the cluster must keep.
+    let (restore, restore_origin) = match p.recovery.as_ref().and_then(|r| r.restorable_for) {
+        Some(d) => (d.0, cx.profile_origin("/recovery/restorable-for")),
+        None => {
+            let (v, inp) = cx.param_ms("recovery.restorable-for", 604_800_000);
+            (
+                v,
+                Origin::Model {
+                    model: "recovery".into(),
+                    steps: vec!["policy default restore window".into()],
+                    inputs: inp.into_iter().collect(),
+                },
+            )
+        }
+    };
+    plan.set_fact("restorable-for", Value::Millis(restore), restore_origin);
+    Ok(())
+}
+
+fn security(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
+    let p = cx.p();
+    let Some(sec) = &p.security else {
+        return Ok(());
+    };
+    let kinds: Vec<DocKind> = [
+        (DocKind::Producer, !p.sink.is_empty()),
+        (DocKind::Consumer, !p.source.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(k, on)| on.then_some(k))
+    .collect();
+    let set_all = |plan: &mut JobPlan, key: &str, v: &str, o: Origin| {
+        for k in &kinds {
+            plan.doc_mut(*k).set(key, Value::Str(v.into()), o.clone());
+        }
+    };
+    set_all(
+        plan,
+        "security.protocol",
+        sec.protocol.as_str(),
+        cx.profile_origin("/security/protocol"),
+    );
+    if !sec.protocol.uses_sasl() {
+        return Ok(());
+    }
+    let Some(mech) = sec.sasl_mechanism else {
+        return Err(Diagnostic::error(format!(
+            "security protocol {} needs a SASL mechanism",
+            sec.protocol.as_str()
+        ))
+        .with_label(cx.span("/security/protocol"), "SASL protocol")
+        .with_help(
+            "add `sasl-mechanism=\"SCRAM-SHA-512\"` (or PLAIN, SCRAM-SHA-256) to `security`",
+        ));
+    };
+    set_all(
+        plan,
+        "sasl.mechanism",
+        mech.as_str(),
+        cx.profile_origin("/security/sasl-mechanism"),
+    );
+    let (Some(user), Some(pass)) = (&sec.username, &sec.password) else {
+        return Err(Diagnostic::error("SASL needs `username` and `password` references")
+            .with_label(cx.span("/security"), "here")
+            .with_help("add `username secret=\"…\" key=\"…\"` and `password secret=\"…\" key=\"…\"` (or env=\"VAR\") inside `security { … }`"));
+    };
+    let clients = cx.connector_release("kafka-clients").unwrap_or("3.4.0");
+    let mut providers: Vec<&str> = vec![];
+    let mut placeholder = |r: &SecretRef, ptr: &str| -> Result<String, Diagnostic> {
+        if let Some(var) = &r.env {
+            if version_lt(clients, "3.5.0") {
+                return Err(Diagnostic::error(format!(
+                    "an environment-variable credential needs kafka-clients 3.5 or later (EnvVarConfigProvider), but connector {} ships kafka-clients {clients}",
+                    p.kafka.connector
+                ))
+                .with_label(cx.span(ptr), "env reference")
+                .with_help("reference a Kubernetes Secret instead: `secret=\"name\" key=\"key\"`"));
+            }
+            if !providers.contains(&"env") {
+                providers.push("env");
+            }
+            Ok(format!("${{env:{var}}}"))
+        } else {
+            if !providers.contains(&"dir") {
+                providers.push("dir");
+            }
+            let secret = r.secret.clone().unwrap_or_default();
+            let key = r.key.clone().unwrap_or_default();
+            Ok(format!("${{dir:{}:{key}}}", secret_mount(&secret)))
+        }
+    };
+    let u = placeholder(user, "/security/username")?;
+    let pw = placeholder(pass, "/security/password")?;
+    let jaas = format!(
+        "{} required username=\"{u}\" password=\"{pw}\";",
+        mech.login_module()
+    );
+    let o = Origin::Model {
+        model: "security".into(),
+        steps: vec![
+            "credentials stay references: Kafka's config providers resolve them when the client starts".into(),
+            "Kubernetes Secrets are mounted into the Flink pods and read with DirectoryConfigProvider".into(),
+        ],
+        inputs: vec![cx.input("username", "reference", "/security/username"), cx.input("password", "reference", "/security/password")],
+    };
+    set_all(plan, "sasl.jaas.config", &jaas, o.clone());
+    providers.sort();
+    set_all(plan, "config.providers", &providers.join(","), o.clone());
+    for prov in providers {
+        let class = match prov {
+            "env" => "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+            _ => "org.apache.kafka.common.config.provider.DirectoryConfigProvider",
+        };
+        set_all(
+            plan,
+            &format!("config.providers.{prov}.class"),
+            class,
+            o.clone(),
+        );
+    }
+    let mut secrets: Vec<String> = [user, pass]
+        .iter()
+        .filter_map(|r| r.secret.clone())
+        .collect();
+    secrets.sort();
+    secrets.dedup();
+    if !secrets.is_empty() {
+        plan.doc_mut(DocKind::K8s)
+            .set("podTemplate.secretVolumes", Value::List(secrets), o);
+    }
+    Ok(())
+}

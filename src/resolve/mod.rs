@@ -1,0 +1,576 @@
+//! resolve: profiles + policy packs → Plan. Pure: no I/O.
+//!
+//! Order per job (each step sees the values of the steps before it):
+//! facts → deployment basics → sizing → checkpointing → practice/organisation rules (Flink,
+//! Kubernetes) → profile overrides (Flink, Kubernetes) → memory model → Kafka clients and the
+//! transaction timeline → rules and overrides for the Kafka documents. Then every cluster's
+//! jobs are reconciled into one proposed broker change per cluster.
+
+pub mod checkpoint;
+pub mod cluster;
+pub mod context;
+pub mod kafka;
+pub mod memory;
+pub mod overrides;
+pub mod rules;
+pub mod sizing;
+
+use std::collections::BTreeMap;
+
+use context::JobCtx;
+use serde_json::json;
+
+use crate::diag::{Diagnostic, InputErrors};
+use crate::plan::{DocKind, Input, JobPlan, Origin, PackUse, Plan, Table, Value};
+use crate::policy::PackSet;
+use crate::profile::validate::did_you_mean;
+use crate::profile::{OverrideTarget, Profiles};
+use crate::units::human_size;
+
+pub fn resolve(profiles: &Profiles, packs: &PackSet) -> Result<Plan, InputErrors> {
+    let mut errors = vec![];
+    duplicates(profiles, &mut errors);
+    let mut plan = Plan::default();
+    for c in &profiles.clusters {
+        match cluster::build(c, packs) {
+            Ok(cp) => plan.clusters.push(cp),
+            Err(e) => errors.extend(e),
+        }
+    }
+    let mut used: BTreeMap<String, PackUse> = BTreeMap::new();
+    for j in &profiles.jobs {
+        let Some(c) = profiles
+            .clusters
+            .iter()
+            .find(|c| c.value.name == j.value.kafka.cluster)
+        else {
+            let names: Vec<&str> = profiles
+                .clusters
+                .iter()
+                .map(|c| c.value.name.as_str())
+                .collect();
+            let mut d = Diagnostic::error(format!(
+                "job `{}` uses Kafka cluster `{}`, but no cluster profile of that name was given",
+                j.value.name, j.value.kafka.cluster
+            ))
+            .with_label(j.span("/kafka/cluster"), "unknown cluster");
+            d = match did_you_mean(&j.value.kafka.cluster, names.iter().copied()) {
+                Some(n) => d.with_help(format!("did you mean `{n}`?")),
+                None => {
+                    d.with_help("pass the cluster's profile too: `flinkgen build jobs/ clusters/`")
+                }
+            };
+            errors.push(d);
+            continue;
+        };
+        let cluster_facts = plan
+            .cluster(&c.value.name)
+            .map(cluster_json)
+            .unwrap_or_else(|| json!({}));
+        match job(j, c, packs, &cluster_facts) {
+            Ok((jp, pack_uses)) => {
+                for u in pack_uses {
+                    used.insert(u.name.clone(), u);
+                }
+                plan.jobs.push(jp);
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(InputErrors(errors));
+    }
+    for c in &mut plan.clusters {
+        cluster::reconcile(c, &plan.jobs);
+        if let Some(k) = packs.packs.iter().find(|k| {
+            Some(format!("{}@{}", k.name, k.version).as_str()) == c.fact_str("kafka-pack")
+        }) {
+            used.insert(k.name.clone(), pack_use(k));
+        }
+    }
+    plan.packs = used.into_values().collect();
+    Ok(plan)
+}
+
+fn pack_use(p: &crate::policy::Pack) -> PackUse {
+    PackUse {
+        name: p.name.clone(),
+        version: p.version.clone(),
+        layer: p.layer.as_str().into(),
+        sha256: p.sha256.clone(),
+    }
+}
+
+/// Cluster facts as the expression context sees them.
+pub fn cluster_json(c: &crate::plan::ClusterPlan) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for (k, f) in &c.facts {
+        m.insert(k.replace('-', "_"), f.value.to_json());
+    }
+    m.insert("name".into(), json!(c.name));
+    serde_json::Value::Object(m)
+}
+
+fn duplicates(profiles: &Profiles, errors: &mut Vec<Diagnostic>) {
+    for (i, j) in profiles.jobs.iter().enumerate() {
+        if let Some(prev) = profiles.jobs[..i]
+            .iter()
+            .find(|p| p.value.name == j.value.name)
+        {
+            errors.push(
+                Diagnostic::error(format!("two job profiles are named `{}`", j.value.name))
+                    .with_label(prev.span("/name"), "first here")
+                    .with_label(j.span("/name"), "again here")
+                    .with_help("job names become directory names and transactional-id prefixes: they must be unique"),
+            );
+        }
+    }
+    for (i, c) in profiles.clusters.iter().enumerate() {
+        if let Some(prev) = profiles.clusters[..i]
+            .iter()
+            .find(|p| p.value.name == c.value.name)
+        {
+            errors.push(
+                Diagnostic::error(format!("two cluster profiles are named `{}`", c.value.name))
+                    .with_label(prev.span("/name"), "first here")
+                    .with_label(c.span("/name"), "again here"),
+            );
+        }
+    }
+}
+
+type JobResult = Result<(JobPlan, Vec<PackUse>), Vec<Diagnostic>>;
+
+fn job(
+    j: &crate::profile::Located<crate::profile::JobProfile>,
+    c: &crate::profile::Located<crate::profile::ClusterProfile>,
+    packs: &PackSet,
+    cluster_facts: &serde_json::Value,
+) -> JobResult {
+    let p = &j.value;
+    let mut selectors: BTreeMap<&'static str, String> = BTreeMap::new();
+    selectors.insert("flink", p.flink.version.clone());
+    selectors.insert("operator", p.flink.operator.clone());
+    selectors.insert("connector", p.kafka.connector.clone());
+    selectors.insert("kafka", c.value.kafka.version.clone());
+    if let Some((inst, _)) = packs.instance(&p.instance.kind) {
+        selectors.insert("cloud", inst.cloud.clone());
+    }
+    let Some(flink) = packs.product("flink", &selectors) else {
+        return Err(vec![
+            Diagnostic::error(format!("no product pack for Flink {}", p.flink.version))
+                .with_label(j.span("/flink/version"), "this version"),
+        ]);
+    };
+    let cx = JobCtx {
+        job: j,
+        cluster: c,
+        packs,
+        flink,
+        connector: packs.product("connector", &selectors),
+        operator: packs.product("operator", &selectors),
+        kafka: packs.product("kafka", &selectors),
+        selectors,
+    };
+    let mut errors = vec![];
+    let mut plan = JobPlan {
+        name: p.name.clone(),
+        cluster: c.value.name.clone(),
+        head: Some(j.head),
+        sources: p
+            .source
+            .iter()
+            .map(|s| Table {
+                name: s.name.clone(),
+                topic: s.topic.clone(),
+                partitions: s.partitions,
+            })
+            .collect(),
+        sinks: p
+            .sink
+            .iter()
+            .map(|s| Table {
+                name: s.name.clone(),
+                topic: s.topic.clone(),
+                partitions: s.partitions,
+            })
+            .collect(),
+        ..Default::default()
+    };
+    facts(&cx, &mut plan);
+    match config_file(&cx) {
+        Ok(f) => plan.config_file = f,
+        Err(d) => errors.push(d),
+    }
+    deployment(&cx, &mut plan);
+    if let Err(d) = sizing::size(&cx, &mut plan) {
+        errors.push(d);
+        return Err(errors);
+    }
+    jobmanager(&cx, &mut plan);
+    checkpoint::derive(&cx, &mut plan);
+    let early = [DocKind::Flink, DocKind::K8s];
+    if let Err(e) = rules::apply(&cx, &mut plan, cluster_facts, &early) {
+        errors.extend(e);
+    }
+    if let Err(e) = overrides::apply(
+        &cx,
+        &mut plan,
+        &[OverrideTarget::Flink, OverrideTarget::Kubernetes],
+    ) {
+        errors.extend(e);
+    }
+    memory_facts(&mut plan);
+    if let Err(d) = kafka::derive(&cx, &mut plan) {
+        errors.push(d);
+    }
+    let late = [
+        DocKind::Producer,
+        DocKind::Consumer,
+        DocKind::Downstream,
+        DocKind::Sink,
+    ];
+    if let Err(e) = rules::apply(&cx, &mut plan, cluster_facts, &late) {
+        errors.extend(e);
+    }
+    if let Err(e) = overrides::apply(
+        &cx,
+        &mut plan,
+        &[OverrideTarget::Producer, OverrideTarget::Consumer],
+    ) {
+        errors.extend(e);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut uses = vec![pack_use(flink)];
+    uses.extend(
+        [cx.connector, cx.operator, cx.kafka]
+            .into_iter()
+            .flatten()
+            .map(pack_use),
+    );
+    uses.extend(packs.policy_packs(&cx.selectors).into_iter().map(pack_use));
+    if let Some((_, ip)) = packs.instance(&p.instance.kind) {
+        uses.push(pack_use(ip));
+    }
+    Ok((plan, uses))
+}
+
+fn facts(cx: &JobCtx<'_>, plan: &mut JobPlan) {
+    let p = cx.p();
+    let mut f = |name: &str, v: Value, ptr: &str| plan.set_fact(name, v, cx.profile_origin(ptr));
+    f(
+        "environment",
+        Value::Str(p.environment.clone()),
+        "/environment",
+    );
+    f(
+        "delivery",
+        Value::Str(p.delivery.as_str().into()),
+        "/delivery",
+    );
+    f(
+        "flink-version",
+        Value::Str(p.flink.version.clone()),
+        "/flink/version",
+    );
+    f(
+        "operator-version",
+        Value::Str(p.flink.operator.clone()),
+        "/flink/operator",
+    );
+    f(
+        "connector-version",
+        Value::Str(p.kafka.connector.clone()),
+        "/kafka/connector",
+    );
+    f(
+        "cluster",
+        Value::Str(p.kafka.cluster.clone()),
+        "/kafka/cluster",
+    );
+    f(
+        "instance-type",
+        Value::Str(p.instance.kind.clone()),
+        "/instance/type",
+    );
+    f("stateful", Value::Bool(p.state.is_some()), "/state");
+    f(
+        "state-backend",
+        Value::Str(
+            p.state
+                .as_ref()
+                .map_or("hashmap", |s| s.backend.as_str())
+                .into(),
+        ),
+        "/state/backend",
+    );
+    f(
+        "state-size",
+        Value::Bytes(p.state.as_ref().map_or(0, |s| s.size.0)),
+        "/state/size",
+    );
+    f(
+        "records-per-second",
+        Value::Int(
+            p.throughput
+                .as_ref()
+                .map_or(0, |t| t.records_per_second as i64),
+        ),
+        "/throughput/records-per-second",
+    );
+    f(
+        "record-size",
+        Value::Bytes(p.throughput.as_ref().map_or(0, |t| t.record_size.0)),
+        "/throughput/record-size",
+    );
+    if let Some(s) = &p.kubernetes.storage {
+        f("storage", Value::Str(s.clone()), "/kubernetes/storage");
+    }
+    let c = &cx.cluster.value;
+    let co = |ptr: &str, field: &str| crate::plan::Origin::Profile {
+        field: field.into(),
+        span: cx.cluster.span(ptr),
+    };
+    plan.set_fact(
+        "kafka-version",
+        Value::Str(c.kafka.version.clone()),
+        co("/kafka/version", "kafka.version"),
+    );
+    plan.set_fact(
+        "cluster-deployment",
+        Value::Str(c.deployment.kind.as_str().into()),
+        co("/deployment/kind", "deployment"),
+    );
+    plan.set_fact(
+        "brokers",
+        Value::Int(i64::from(c.kafka.brokers)),
+        co("/kafka/brokers", "kafka.brokers"),
+    );
+    // Compatibility facts for checks: what the connector and operator releases support.
+    if let Some(r) = cx
+        .connector
+        .and_then(|cp| cp.releases.iter().find(|r| r.version == p.kafka.connector))
+    {
+        if let Some(fv) = r.props.get("flink") {
+            plan.set_fact(
+                "connector-supports-flink",
+                Value::Str(fv.clone()),
+                Origin::ProductDefault {
+                    pack: cx.connector.map(|c| c.name.clone()).unwrap_or_default(),
+                    version: cx.connector.map(|c| c.version.clone()).unwrap_or_default(),
+                    span: r.span,
+                },
+            );
+        }
+    }
+    if let Some(op) = cx.operator {
+        if let Some(r) = op.releases.last() {
+            if let Some(fv) = r.props.get("flink-versions") {
+                plan.set_fact(
+                    "operator-supports-flink",
+                    Value::Str(fv.clone()),
+                    Origin::ProductDefault {
+                        pack: op.name.clone(),
+                        version: op.version.clone(),
+                        span: r.span,
+                    },
+                );
+            }
+        }
+    }
+}
+
+fn config_file(cx: &JobCtx<'_>) -> Result<String, Diagnostic> {
+    let Some((default, alternatives, _)) = &cx.flink.config_file else {
+        return Ok("config.yaml".into());
+    };
+    match &cx.p().flink.config_file {
+        None => Ok(default.clone()),
+        Some(f) if f == default || alternatives.contains(f) => Ok(f.clone()),
+        Some(f) => Err(Diagnostic::error(format!(
+            "Flink {} does not read `{f}`",
+            cx.p().flink.version
+        ))
+        .with_label(cx.span("/flink/config-file"), "not read by this version")
+        .with_help(format!("Flink {} reads `{default}`", cx.p().flink.version))),
+    }
+}
+
+fn deployment(cx: &JobCtx<'_>, plan: &mut JobPlan) {
+    let p = cx.p();
+    let k8s = plan.doc_mut(DocKind::K8s);
+    k8s.set(
+        "metadata.name",
+        Value::Str(p.name.clone()),
+        cx.profile_origin("/name"),
+    );
+    k8s.set(
+        "metadata.namespace",
+        Value::Str(p.kubernetes.namespace.clone()),
+        cx.profile_origin("/kubernetes/namespace"),
+    );
+    k8s.set(
+        "spec.image",
+        Value::Str(p.kubernetes.image.clone()),
+        cx.profile_origin("/kubernetes/image"),
+    );
+    k8s.set(
+        "spec.flinkVersion",
+        Value::Str(format!("v{}", p.flink.version.replace('.', "_"))),
+        cx.profile_origin("/flink/version"),
+    );
+    match &p.kubernetes.service_account {
+        Some(sa) => k8s.set(
+            "spec.serviceAccount",
+            Value::Str(sa.clone()),
+            cx.profile_origin("/kubernetes/service-account"),
+        ),
+        None => {
+            let (sa, inp) = match cx.param("kubernetes.service-account") {
+                Some((v, inp)) => (v.to_text(), Some(inp)),
+                None => ("flink".to_string(), None),
+            };
+            k8s.set(
+                "spec.serviceAccount",
+                Value::Str(sa),
+                Origin::Model {
+                    model: "deployment".into(),
+                    steps: vec![
+                        "policy default service account (the operator chart's job service account)"
+                            .into(),
+                    ],
+                    inputs: inp.into_iter().collect(),
+                },
+            );
+        }
+    }
+    k8s.set(
+        "spec.job.jarURI",
+        Value::Str(p.artifact.jar.clone()),
+        cx.profile_origin("/artifact/jar"),
+    );
+    if let Some(e) = &p.artifact.entry_class {
+        k8s.set(
+            "spec.job.entryClass",
+            Value::Str(e.clone()),
+            cx.profile_origin("/artifact/entry-class"),
+        );
+    }
+    let mut args = vec![];
+    if let Some(sql) = &p.artifact.sql {
+        args.push(sql.clone());
+    }
+    args.extend(p.artifact.args.iter().cloned());
+    if !args.is_empty() {
+        k8s.set(
+            "spec.job.args",
+            Value::List(args),
+            cx.profile_origin("/artifact"),
+        );
+    }
+    k8s.set(
+        "spec.job.state",
+        Value::Str("running".into()),
+        Origin::Model {
+            model: "deployment".into(),
+            steps: vec!["a built job is meant to run".into()],
+            inputs: vec![],
+        },
+    );
+}
+
+fn jobmanager(cx: &JobCtx<'_>, plan: &mut JobPlan) {
+    let (mem, mem_in) = cx.param_size("jobmanager.process-size", 2 << 30);
+    let (cpu, cpu_in) = cx.param_f64("jobmanager.cpu", 1.0);
+    let o = |what: String, i: Option<Input>| Origin::Model {
+        model: "sizing".into(),
+        steps: vec![what],
+        inputs: i.into_iter().collect(),
+    };
+    let m = o(
+        format!("policy JobManager process size {}", human_size(mem)),
+        mem_in,
+    );
+    plan.doc_mut(DocKind::K8s).set(
+        "spec.jobManager.resource.memory",
+        Value::Bytes(mem),
+        m.clone(),
+    );
+    plan.doc_mut(DocKind::Flink)
+        .set(cx.key("jm-process-size"), Value::Bytes(mem), m);
+    plan.doc_mut(DocKind::K8s).set(
+        "spec.jobManager.resource.cpu",
+        Value::Float(cpu),
+        o(format!("policy JobManager CPU {cpu}"), cpu_in),
+    );
+    plan.doc_mut(DocKind::K8s).set(
+        "spec.jobManager.replicas",
+        Value::Int(1),
+        o("one JobManager; Kubernetes HA restarts it".into(), None),
+    );
+}
+
+/// Record Flink's own derivation of the TaskManager memory as facts, for `explain`.
+fn memory_facts(plan: &mut JobPlan) {
+    let Some(flink) = plan.doc(DocKind::Flink) else {
+        return;
+    };
+    let config: BTreeMap<String, String> = flink
+        .entries
+        .iter()
+        .map(|(k, e)| (k.clone(), e.value.flink_text()))
+        .collect();
+    let defaults = BTreeMap::new();
+    let Ok(m) = memory::derive_tm(&memory::MemoryOptions {
+        config: &config,
+        defaults: &defaults,
+    }) else {
+        return;
+    };
+    let process = m.total_process();
+    let steps = vec![
+        format!(
+            "process {} (taskmanager.memory.process.size)",
+            human_size(process)
+        ),
+        format!(
+            "JVM overhead = process × fraction, clamped = {}",
+            human_size(m.overhead)
+        ),
+        format!("metaspace = {}", human_size(m.metaspace)),
+        format!(
+            "total Flink = process − metaspace − overhead = {}",
+            human_size(m.total_flink())
+        ),
+        format!(
+            "managed = total Flink × managed fraction = {}",
+            human_size(m.managed)
+        ),
+        format!(
+            "network = total Flink × network fraction, clamped = {}",
+            human_size(m.network)
+        ),
+        format!("task heap = the rest = {}", human_size(m.task_heap)),
+        format!(
+            "JVM: -Xmx{} -XX:MaxDirectMemorySize={}",
+            m.jvm_heap(),
+            m.direct()
+        ),
+    ];
+    let origin = Origin::Model {
+        model: "flink-memory".into(),
+        steps,
+        inputs: vec![],
+    };
+    for (name, v) in [
+        ("tm-managed", m.managed),
+        ("tm-network", m.network),
+        ("tm-task-heap", m.task_heap),
+        ("tm-jvm-overhead", m.overhead),
+        ("tm-jvm-heap", m.jvm_heap()),
+    ] {
+        plan.set_fact(name, Value::Bytes(v), origin.clone());
+    }
+}

@@ -1,0 +1,292 @@
+//! Raw overrides from the profile, each parsed with its target's own grammar:
+//! Flink's MemorySize/Duration, Kafka's ConfigDef types (per Kafka version), Kubernetes quantities.
+
+use super::context::JobCtx;
+use crate::diag::Diagnostic;
+use crate::plan::{DocKind, JobPlan, Origin, Value};
+use crate::policy::kafka_model;
+use crate::profile::OverrideTarget;
+use crate::profile::validate::did_you_mean;
+use crate::units;
+
+/// Keys the Flink Kubernetes Operator derives itself and rejects in flinkConfiguration.
+const OPERATOR_FORBIDDEN: &[&str] = &[
+    "kubernetes.namespace",
+    "kubernetes.cluster-id",
+    "high-availability.cluster-id",
+];
+
+enum FlinkType {
+    Memory,
+    Duration,
+    Text,
+}
+
+fn flink_type(cx: &JobCtx<'_>, key: &str) -> FlinkType {
+    let duration_logicals = [
+        "checkpoint-interval",
+        "checkpoint-timeout",
+        "checkpoint-min-pause",
+    ];
+    if duration_logicals.iter().any(|l| cx.key(l) == key) {
+        return FlinkType::Duration;
+    }
+    let memory_ns = key.starts_with("taskmanager.memory.") || key.starts_with("jobmanager.memory.");
+    let not_size = key.ends_with(".fraction")
+        || key.ends_with("consumer-weights")
+        || key.ends_with("direct-memory-limit");
+    if memory_ns && !not_size {
+        return FlinkType::Memory;
+    }
+    // Otherwise the product default tells the grammar: `128m` is a size, `10 min` a duration.
+    if let Some((_, d, _)) = cx.flink.defaults.iter().find(|(k, _, _)| k == key) {
+        let has_letters = d.chars().any(|c| c.is_ascii_alphabetic());
+        if has_letters && units::parse_flink_memory(d).is_ok() {
+            return FlinkType::Memory;
+        }
+        if has_letters && units::parse_flink_duration_ms(d).is_ok() {
+            return FlinkType::Duration;
+        }
+    }
+    FlinkType::Text
+}
+
+pub fn apply(
+    cx: &JobCtx<'_>,
+    plan: &mut JobPlan,
+    targets: &[OverrideTarget],
+) -> Result<(), Vec<Diagnostic>> {
+    let mut errors = vec![];
+    for (i, o) in cx.p().overrides.iter().enumerate() {
+        if !targets.contains(&o.target) {
+            continue;
+        }
+        let node = format!("/override/{i}");
+        let key_span = cx.span(&format!("{node}/key"));
+        let value_span = cx.span(&format!("{node}/value"));
+        let origin = Origin::Profile {
+            field: format!("override {} {}", o.target.as_str(), o.key),
+            span: cx.job.spans.whole(&node).unwrap_or(key_span),
+        };
+        let text = o.value.to_text();
+        let result = match o.target {
+            OverrideTarget::Flink => flink(cx, plan, &o.key, &text, origin),
+            OverrideTarget::Producer | OverrideTarget::Consumer => {
+                kafka(cx, plan, o.target, &o.key, &text, origin)
+            }
+            OverrideTarget::Kubernetes => kubernetes(cx, plan, &o.key, &text, origin),
+        };
+        if let Err((on_key, msg, help)) = result {
+            let span = if on_key { key_span } else { value_span };
+            errors.push(
+                Diagnostic::error(msg)
+                    .with_label(span, if on_key { "this key" } else { "this value" })
+                    .with_help(help),
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+type OverrideResult = Result<(), (bool, String, String)>;
+
+fn flink(
+    cx: &JobCtx<'_>,
+    plan: &mut JobPlan,
+    key: &str,
+    text: &str,
+    origin: Origin,
+) -> OverrideResult {
+    let version = &cx.p().flink.version;
+    if let Some((_, rep, _)) = cx.flink.removed.iter().find(|(k, _, _)| k == key) {
+        let help = rep
+            .as_ref()
+            .map_or_else(|| "remove it".to_string(), |r| format!("use `{r}`"));
+        return Err((
+            true,
+            format!("`{key}` is not read by Flink {version} (removed)"),
+            help,
+        ));
+    }
+    if let Some(def) = cx
+        .flink
+        .keys
+        .values()
+        .find(|d| d.deprecated.iter().any(|k| k == key))
+    {
+        return Err((
+            true,
+            format!("`{key}` is deprecated in Flink {version}"),
+            format!("use `{}`", def.concrete),
+        ));
+    }
+    if OPERATOR_FORBIDDEN.contains(&key) {
+        return Err((
+            true,
+            format!(
+                "`{key}` is set by the Flink Kubernetes Operator and rejected in flinkConfiguration"
+            ),
+            "remove it".into(),
+        ));
+    }
+    let value = match flink_type(cx, key) {
+        FlinkType::Memory => Value::Bytes(units::parse_flink_memory(text).map_err(|e| {
+            (
+                false,
+                format!("bad Flink memory size for `{key}`: {e}"),
+                "Flink sizes are binary: e.g. `256m`, `2g`".to_string(),
+            )
+        })?),
+        FlinkType::Duration => {
+            Value::Millis(units::parse_flink_duration_ms(text).map_err(|e| {
+                (
+                    false,
+                    format!("bad Flink duration for `{key}`: {e}"),
+                    "e.g. `30 s`, `10 min`".to_string(),
+                )
+            })?)
+        }
+        FlinkType::Text => Value::Str(text.to_string()),
+    };
+    // The operator writes resource.memory into process.size: keep both in step.
+    if key == cx.key("tm-process-size") {
+        plan.doc_mut(DocKind::K8s).set(
+            "spec.taskManager.resource.memory",
+            value.clone(),
+            origin.clone(),
+        );
+    }
+    if key == cx.key("jm-process-size") {
+        plan.doc_mut(DocKind::K8s).set(
+            "spec.jobManager.resource.memory",
+            value.clone(),
+            origin.clone(),
+        );
+    }
+    plan.doc_mut(DocKind::Flink).set(key, value, origin);
+    Ok(())
+}
+
+fn kafka(
+    cx: &JobCtx<'_>,
+    plan: &mut JobPlan,
+    target: OverrideTarget,
+    key: &str,
+    text: &str,
+    origin: Origin,
+) -> OverrideResult {
+    let version = &cx.cluster.value.kafka.version;
+    let Some(model) = kafka_model::model(version) else {
+        return Err((
+            true,
+            format!("no Kafka {version} config model"),
+            "use a Kafka version flinkgen knows".into(),
+        ));
+    };
+    let (section, kind) = match target {
+        OverrideTarget::Producer => (&model.producer, DocKind::Producer),
+        _ => (&model.consumer, DocKind::Consumer),
+    };
+    let Some(def) = section.get(key) else {
+        let help = match did_you_mean(key, section.keys().map(String::as_str)) {
+            Some(c) => format!("did you mean `{c}`?"),
+            None => format!("see the {} configs of Kafka {version}", target.as_str()),
+        };
+        return Err((
+            true,
+            format!(
+                "`{key}` is not a Kafka {version} {} config",
+                target.as_str()
+            ),
+            help,
+        ));
+    };
+    kafka_model::check_value(def, text).map_err(|e| {
+        (
+            false,
+            format!("bad value for `{key}`: {e}"),
+            format!("Kafka type: {}", def.ty),
+        )
+    })?;
+    plan.doc_mut(kind)
+        .set(key, Value::Str(text.trim().to_string()), origin);
+    Ok(())
+}
+
+fn kubernetes(
+    _cx: &JobCtx<'_>,
+    plan: &mut JobPlan,
+    key: &str,
+    text: &str,
+    origin: Origin,
+) -> OverrideResult {
+    let keys = [
+        "taskmanager.cpu",
+        "jobmanager.cpu",
+        "taskmanager.memory",
+        "jobmanager.memory",
+        "jobmanager.replicas",
+    ];
+    let q = || {
+        units::parse_k8s_quantity(text)
+            .map_err(|e| (false, e, "e.g. `2`, `1500m`, `8Gi`".to_string()))
+    };
+    match key {
+        "taskmanager.cpu" | "jobmanager.cpu" => {
+            let cores = q()?;
+            let (role, _) = key.split_once('.').unwrap_or(("", ""));
+            let field = if role == "taskmanager" {
+                "spec.taskManager.resource.cpu"
+            } else {
+                "spec.jobManager.resource.cpu"
+            };
+            plan.doc_mut(DocKind::K8s)
+                .set(field, Value::Float(cores), origin);
+        }
+        "taskmanager.memory" | "jobmanager.memory" => {
+            let bytes = q()?.ceil() as u64;
+            let (field, flink_key) = if key.starts_with("task") {
+                (
+                    "spec.taskManager.resource.memory",
+                    "taskmanager.memory.process.size",
+                )
+            } else {
+                (
+                    "spec.jobManager.resource.memory",
+                    "jobmanager.memory.process.size",
+                )
+            };
+            plan.doc_mut(DocKind::K8s)
+                .set(field, Value::Bytes(bytes), origin.clone());
+            plan.doc_mut(DocKind::Flink)
+                .set(flink_key, Value::Bytes(bytes), origin);
+        }
+        "jobmanager.replicas" => {
+            let n: i64 = text.trim().parse().map_err(|_| {
+                (
+                    false,
+                    format!("`{text}` is not a whole number"),
+                    "e.g. `1`".to_string(),
+                )
+            })?;
+            plan.doc_mut(DocKind::K8s)
+                .set("spec.jobManager.replicas", Value::Int(n), origin);
+        }
+        other => {
+            let help = match did_you_mean(other, keys) {
+                Some(c) => format!("did you mean `{c}`?"),
+                None => format!("kubernetes overrides: {}", keys.join(", ")),
+            };
+            return Err((
+                true,
+                format!("`{other}` is not a Kubernetes override flinkgen knows"),
+                help,
+            ));
+        }
+    }
+    Ok(())
+}
