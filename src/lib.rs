@@ -3,9 +3,14 @@
 //! Pipeline: load → resolve → check → render → emit (see DESIGN.md). Everything between load and
 //! emit is pure.
 
+pub mod app;
+pub mod check;
 pub mod diag;
+pub mod emit;
+pub mod explain;
 pub mod plan;
 pub mod policy;
 pub mod profile;
+pub mod render;
 pub mod resolve;
 pub mod units;

@@ -257,6 +257,7 @@ pub struct Table {
     pub name: String,
     pub topic: String,
     pub partitions: Option<u32>,
+    pub format: Option<String>,
 }
 
 /// Everything resolved for one job.

@@ -204,6 +204,9 @@ pub struct Topic {
     pub topic: String,
     #[schemars(range(min = 1, max = 100000))]
     pub partitions: Option<u32>,
+    /// Record format of the Flink SQL table (`'format'` option), e.g. `json`, `avro-confluent`.
+    #[schemars(extend("enum" = ["json", "csv", "avro", "avro-confluent", "raw", "protobuf", "debezium-json", "debezium-avro-confluent", "canal-json", "maxwell-json", "ogg-json"]))]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -184,6 +184,7 @@ fn job(
                 name: s.name.clone(),
                 topic: s.topic.clone(),
                 partitions: s.partitions,
+                format: s.format.clone(),
             })
             .collect(),
         sinks: p
@@ -193,6 +194,7 @@ fn job(
                 name: s.name.clone(),
                 topic: s.topic.clone(),
                 partitions: s.partitions,
+                format: s.format.clone(),
             })
             .collect(),
         ..Default::default()

@@ -1,0 +1,129 @@
+//! check: Plan → findings. Checks read only the Plan (documents, facts and their origins), never
+//! a profile: that is what lets the same catalog run on configs flinkgen did not write.
+//!
+//! Every check is a `CheckDef` with a stable code, a name, a severity and docs (what it catches,
+//! why it matters, how to fix it), and lives in the file of its family.
+
+mod assertions;
+mod flink;
+mod kafka;
+mod memory;
+
+use crate::diag::{Diagnostic, Label, Severity, Span};
+use crate::plan::{ClusterPlan, JobPlan, Origin, Plan};
+use crate::policy::PackSet;
+
+pub use assertions::run as run_assertions;
+
+/// One entry of the rule catalog.
+pub struct CheckDef {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line: what it catches.
+    pub summary: &'static str,
+    /// Why it matters and how to fix it.
+    pub why: &'static str,
+    pub fix: &'static str,
+    pub run: fn(&Plan, &mut Findings),
+}
+
+/// Findings collected by one run, each tagged with the check that raised it.
+#[derive(Default)]
+pub struct Findings {
+    pub items: Vec<Diagnostic>,
+    current: Option<(&'static str, Severity)>,
+}
+
+impl Findings {
+    /// Start a finding of the running check.
+    pub fn add(&mut self, message: impl Into<String>) -> &mut Diagnostic {
+        let (code, severity) = self.current.unwrap_or(("FG000", Severity::Error));
+        self.items.push(Diagnostic {
+            severity,
+            code: Some(code.into()),
+            message: message.into(),
+            labels: vec![],
+            help: None,
+        });
+        let last = self.items.len() - 1;
+        &mut self.items[last]
+    }
+}
+
+/// Add labels for every span behind an origin.
+pub fn label_origin(d: &mut Diagnostic, origin: &Origin, text: &str) {
+    for span in origin.spans() {
+        push_label(d, span, text);
+    }
+}
+
+pub fn push_label(d: &mut Diagnostic, span: Span, text: &str) {
+    if !d.labels.iter().any(|l| l.span == span) {
+        d.labels.push(Label {
+            span,
+            text: text.to_string(),
+        });
+    }
+}
+
+/// A label on the job as a whole when no value span says more.
+pub fn label_job(d: &mut Diagnostic, job: &JobPlan) {
+    if d.labels.is_empty() {
+        if let Some(h) = job.head {
+            push_label(d, h, &format!("job `{}`", job.name));
+        }
+    }
+}
+
+pub fn label_cluster(d: &mut Diagnostic, c: &ClusterPlan) {
+    if d.labels.is_empty() {
+        if let Some(h) = c.head {
+            push_label(d, h, &format!("cluster `{}`", c.name));
+        }
+    }
+}
+
+pub fn catalog() -> Vec<&'static CheckDef> {
+    let mut v: Vec<&'static CheckDef> = kafka::CHECKS
+        .iter()
+        .chain(memory::CHECKS.iter())
+        .chain(flink::CHECKS.iter())
+        .collect();
+    v.sort_by_key(|c| c.code);
+    v
+}
+
+/// Run the whole catalog and the packs' assertions; findings in a stable order.
+pub fn check(plan: &Plan, packs: &PackSet) -> Vec<Diagnostic> {
+    let mut f = Findings::default();
+    for def in catalog() {
+        f.current = Some((def.code, def.severity));
+        (def.run)(plan, &mut f);
+        for d in f
+            .items
+            .iter_mut()
+            .filter(|d| d.code.as_deref() == Some(def.code) && d.help.is_none())
+        {
+            d.help = Some(def.fix.to_string());
+        }
+    }
+    let mut items = f.items;
+    items.extend(run_assertions(plan, packs));
+    items.sort_by(|a, b| {
+        (
+            b.severity,
+            &a.code,
+            a.labels.first().map(|l| l.span),
+            &a.message,
+        )
+            .cmp(&(
+                a.severity,
+                &b.code,
+                b.labels.first().map(|l| l.span),
+                &b.message,
+            ))
+    });
+    items.dedup();
+    items
+}

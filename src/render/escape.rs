@@ -1,0 +1,144 @@
+//! Escaping by format. Every value that reaches an output passes through one of these; no
+//! template pastes a raw string.
+
+/// A YAML scalar: plain when that reads back as the same string, double-quoted otherwise.
+/// `force_string` quotes values that YAML would read as a number, boolean or null.
+pub fn yaml_scalar(s: &str, force_string: bool) -> String {
+    if plain_safe(s) && !(force_string && yaml_would_retype(s)) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            '\u{2028}' | '\u{2029}' | '\u{feff}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Plain scalars limited to a conservative alphabet: no indicators, no spaces at the ends.
+fn plain_safe(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/-+@".contains(c))
+        && !s.starts_with(['-', '@', '.'])
+        && !matches!(
+            s,
+            "~" | "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
+        )
+        && !s.eq_ignore_ascii_case("yes")
+        && !s.eq_ignore_ascii_case("no")
+        && !s.eq_ignore_ascii_case("on")
+        && !s.eq_ignore_ascii_case("off")
+}
+
+/// Whether a plain scalar would be read as something other than a string (YAML 1.1 or 1.2).
+fn yaml_would_retype(s: &str) -> bool {
+    let t = s.trim_start_matches(['+', '-']);
+    t.parse::<f64>().is_ok()
+        || t.starts_with("0x")
+        || t.starts_with("0o")
+        || t == ".inf"
+        || t == ".nan"
+        || t.chars()
+            .all(|c| c.is_ascii_digit() || c == '_' || c == ':')
+            && t.chars().any(|c| c.is_ascii_digit())
+}
+
+/// A `.properties` key or value, escaped as `java.util.Properties.store` does, with every
+/// non-ASCII character as `\uXXXX` so the file reads the same as ISO-8859-1 or UTF-8.
+pub fn properties(s: &str, is_key: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, c) in s.chars().enumerate() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{c}' => out.push_str("\\f"),
+            '=' | ':' | '#' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' ' if is_key || i == 0 => out.push_str("\\ "),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A Flink SQL string literal: single quotes, doubled inside.
+pub fn sql_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A value for Flink's legacy `flink-conf.yaml` line parser, which has no escaping at all: it
+/// splits each line at the first `#` and at the first `": "`. Values it cannot carry are refused.
+pub fn flink_legacy(s: &str, is_key: bool) -> Result<String, String> {
+    if s.contains(['\n', '\r', '#']) || s.chars().any(char::is_control) {
+        return Err(format!(
+            "`{}` cannot be written to flink-conf.yaml (no escaping for newlines, `#` or control characters)",
+            s.escape_debug()
+        ));
+    }
+    if s.trim() != s || s.is_empty() {
+        return Err(format!(
+            "`{}` cannot be written to flink-conf.yaml (leading or trailing spaces are trimmed)",
+            s.escape_debug()
+        ));
+    }
+    if is_key && (s.contains(": ") || s.ends_with(':')) {
+        return Err(format!(
+            "key `{s}` cannot be written to flink-conf.yaml (contains `: `)"
+        ));
+    }
+    Ok(s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_quotes_only_when_needed() {
+        assert_eq!(yaml_scalar("rocksdb", false), "rocksdb");
+        assert_eq!(yaml_scalar("s3://bucket/x", false), "\"s3://bucket/x\"");
+        assert_eq!(yaml_scalar("1.20", true), "\"1.20\"");
+        assert_eq!(yaml_scalar("true", false), "\"true\"");
+        assert_eq!(yaml_scalar("a\nb: c", false), "\"a\\nb: c\"");
+        assert_eq!(yaml_scalar("", false), "\"\"");
+    }
+
+    #[test]
+    fn properties_escape_separators_and_unicode() {
+        assert_eq!(properties("a=b:c", false), "a\\=b\\:c");
+        assert_eq!(properties(" lead", false), "\\ lead");
+        assert_eq!(properties("k y", true), "k\\ y");
+        assert_eq!(properties("x\ny=1", false), "x\\ny\\=1");
+        assert_eq!(properties("é", false), "\\u00E9");
+    }
+
+    #[test]
+    fn legacy_flink_conf_refuses_what_it_cannot_carry() {
+        assert!(flink_legacy("a#b", false).is_err());
+        assert!(flink_legacy("a\nb", false).is_err());
+        assert_eq!(flink_legacy("s3://x/y", false), Ok("s3://x/y".into()));
+    }
+}

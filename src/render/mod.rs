@@ -1,0 +1,528 @@
+//! render: Plan → file contents, through minijinja templates (`templates/`, overridable with
+//! `--templates DIR`). Values are formatted for their target grammar here and escaped by the
+//! template filters of their output format; no template pastes a raw value.
+
+pub mod escape;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use minijinja::value::Serde;
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, context};
+use serde::Serialize;
+
+use crate::diag::Diagnostic;
+use crate::plan::{ClusterPlan, DocKind, JobPlan, Plan, Value};
+use crate::policy::embedded::BUILTIN_TEMPLATES;
+use crate::policy::kafka_model;
+use crate::resolve::kafka::secret_mount;
+
+/// One generated file, its path relative to the output directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    pub path: String,
+    pub contents: String,
+}
+
+/// A job's or cluster's directory: the unit that is replaced atomically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    pub dir: String,
+    pub files: Vec<File>,
+}
+
+/// The template environment: built-in templates, then any overrides from `dir`.
+pub fn environment(dir: Option<&Path>) -> Result<Environment<'static>, Diagnostic> {
+    let mut env = Environment::new();
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(|e| Diagnostic::error(format!("internal template syntax error: {e}")))?;
+    env.set_syntax(syntax);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Escaping is the job of each format's filter (yaml, prop_value, sql, …), chosen per
+    // interpolation; minijinja's name-based auto-escape would escape a second time.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_fuel(Some(5_000_000));
+    env.add_filter("yaml", |v: String| escape::yaml_scalar(&v, false));
+    env.add_filter("yaml_string", |v: String| escape::yaml_scalar(&v, true));
+    env.add_filter("prop_key", |v: String| escape::properties(&v, true));
+    env.add_filter("prop_value", |v: String| escape::properties(&v, false));
+    env.add_filter("sql", |v: String| escape::sql_string(&v));
+    env.add_filter("comment", |v: String| {
+        v.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect::<String>()
+    });
+    env.add_filter("flink_conf_key", |v: String| {
+        escape::flink_legacy(&v, true).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
+    });
+    env.add_filter("flink_conf_value", |v: String| {
+        escape::flink_legacy(&v, false).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
+    });
+    for (name, text) in BUILTIN_TEMPLATES {
+        let name = name.trim_end_matches(".j2").to_string();
+        env.add_template_owned(name.clone(), text.to_string())
+            .map_err(|e| Diagnostic::error(format!("built-in template {name}: {e}")))?;
+    }
+    if let Some(dir) = dir {
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            Diagnostic::error(format!(
+                "cannot read template directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "j2"))
+        {
+            let name = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            if !BUILTIN_TEMPLATES
+                .iter()
+                .any(|(n, _)| n.trim_end_matches(".j2") == name)
+            {
+                return Err(Diagnostic::error(format!(
+                    "template {} replaces no built-in template",
+                    p.display()
+                ))
+                .with_help(format!(
+                    "templates: {}",
+                    BUILTIN_TEMPLATES
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            let text = std::fs::read_to_string(&p).map_err(|e| {
+                Diagnostic::error(format!("cannot read template {}: {e}", p.display()))
+            })?;
+            env.add_template_owned(name, text)
+                .map_err(|e| Diagnostic::error(format!("template {}: {e}", p.display())))?;
+        }
+    }
+    Ok(env)
+}
+
+#[derive(Serialize)]
+struct Kv {
+    key: String,
+    value: String,
+    note: Option<String>,
+}
+
+fn render(env: &Environment<'_>, name: &str, ctx: minijinja::Value) -> Result<String, Diagnostic> {
+    let t = env
+        .get_template(name)
+        .map_err(|e| Diagnostic::error(format!("template {name}: {e}")))?;
+    t.render(ctx).map_err(|e| {
+        let mut msg = e.kind().to_string();
+        if let Some(d) = e.detail() {
+            msg = format!("{msg}: {d}");
+        }
+        Diagnostic::error(format!("cannot render {name}: {msg}"))
+            .with_help("a value cannot be written in this format; change it in the profile")
+    })
+}
+
+/// Text for the FlinkDeployment fields (numbers plain, sizes as Flink memory sizes).
+fn k8s_text(v: &Value) -> String {
+    match v {
+        Value::Float(f) => {
+            if f.fract() == 0.0 {
+                format!("{f:.1}")
+            } else {
+                format!("{f}")
+            }
+        }
+        other => other.flink_text(),
+    }
+}
+
+pub fn render_plan(plan: &Plan, env: &Environment<'_>) -> Result<Vec<Unit>, Vec<Diagnostic>> {
+    let mut units = vec![];
+    let mut errors = vec![];
+    for job in &plan.jobs {
+        match render_job(job, env) {
+            Ok(u) => units.push(u),
+            Err(e) => errors.push(e.with_help(format!("while rendering job `{}`", job.name))),
+        }
+    }
+    for c in &plan.clusters {
+        match render_cluster(c, env) {
+            Ok(u) => units.push(u),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(units)
+    } else {
+        Err(errors)
+    }
+}
+
+fn entries(job: &JobPlan, kind: DocKind, text: fn(&Value) -> String) -> Vec<Kv> {
+    job.doc(kind)
+        .map(|d| {
+            d.sorted()
+                .into_iter()
+                .map(|(k, e)| Kv {
+                    key: k.clone(),
+                    value: text(&e.value),
+                    note: None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn render_job(job: &JobPlan, env: &Environment<'_>) -> Result<Unit, Diagnostic> {
+    let dir = format!("jobs/{}", job.name);
+    let mut files = vec![];
+    let flink_version = job.fact_str("flink-version").unwrap_or("?");
+    let flink = entries(job, DocKind::Flink, Value::flink_text);
+    let template = if job.config_file == "flink-conf.yaml" {
+        "flink-conf.yaml"
+    } else {
+        "config.yaml"
+    };
+    files.push(File {
+        path: format!("{dir}/flink/{}", job.config_file),
+        contents: render(
+            env,
+            template,
+            context! { job => job.name.as_str(), flink_version, entries => Serde(flink) },
+        )?,
+    });
+
+    // FlinkDeployment: the operator writes resource.memory into process.size itself.
+    let k8s: BTreeMap<String, String> = job
+        .doc(DocKind::K8s)
+        .map(|d| {
+            d.entries
+                .iter()
+                .map(|(k, e)| (k.clone(), k8s_text(&e.value)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let flink_configuration: Vec<Kv> = entries(job, DocKind::Flink, Value::flink_text)
+        .into_iter()
+        .filter(|e| {
+            e.key != "taskmanager.memory.process.size" && e.key != "jobmanager.memory.process.size"
+        })
+        .collect();
+    let args = match job.get(DocKind::K8s, "spec.job.args").map(|e| &e.value) {
+        Some(Value::List(l)) => l.clone(),
+        _ => vec![],
+    };
+    let secret_volumes: Vec<BTreeMap<&str, String>> = match job
+        .get(DocKind::K8s, "podTemplate.secretVolumes")
+        .map(|e| &e.value)
+    {
+        Some(Value::List(l)) => l
+            .iter()
+            .map(|s| {
+                BTreeMap::from([
+                    ("secret", s.clone()),
+                    ("volume", format!("secret-{s}")),
+                    ("path", secret_mount(s)),
+                ])
+            })
+            .collect(),
+        _ => vec![],
+    };
+    files.push(File {
+        path: format!("{dir}/k8s/flinkdeployment.yaml"),
+        contents: render(
+            env,
+            "flinkdeployment.yaml",
+            context! {
+                job => job.name.as_str(),
+                operator_version => job.fact_str("operator-version").unwrap_or("?"),
+                k8s => Serde(k8s), flink_configuration => Serde(flink_configuration), args => Serde(args), secret_volumes => Serde(secret_volumes),
+            },
+        )?,
+    });
+
+    // Kafka clients.
+    let kafka_files = [
+        (
+            DocKind::Producer,
+            "producer.properties",
+            "Producer properties of the KafkaSink(s): KafkaSink.builder().setKafkaProducerConfig(props).",
+        ),
+        (
+            DocKind::Consumer,
+            "consumer.properties",
+            "Consumer properties of the KafkaSource(s): KafkaSource.builder().setProperties(props).",
+        ),
+        (
+            DocKind::Downstream,
+            "downstream-consumer.properties",
+            "For consumers that read this job's sink topics.",
+        ),
+    ];
+    for (kind, name, what) in kafka_files {
+        if job.doc(kind).is_none_or(|d| d.entries.is_empty()) {
+            continue;
+        }
+        let header = vec![format!("Job {}: {what}", job.name)];
+        files.push(File {
+            path: format!("{dir}/kafka/{name}"),
+            contents: render(env, "client.properties", context! { header => Serde(header), entries => Serde(entries(job, kind, Value::kafka_text)) })?,
+        });
+    }
+    // Builder settings per sink: what KafkaSink reads only from builder calls.
+    if let Some(sink_doc) = job.doc(DocKind::Sink) {
+        for t in &job.sinks {
+            let prefix = format!("{}.", t.name);
+            let kvs: Vec<Kv> = sink_doc
+                .sorted()
+                .into_iter()
+                .filter_map(|(k, e)| {
+                    Some(Kv {
+                        key: k.strip_prefix(&prefix)?.to_string(),
+                        value: e.value.kafka_text(),
+                        note: None,
+                    })
+                })
+                .collect();
+            let header = vec![
+                format!("Job {}, sink `{}`: KafkaSink builder settings that no producer property can carry.", job.name, t.name),
+                "setDeliveryGuarantee(delivery-guarantee), setTransactionalIdPrefix(transactional-id-prefix), setTransactionNamingStrategy(…).".into(),
+            ];
+            files.push(File {
+                path: format!("{dir}/kafka/sink-{}.properties", t.name),
+                contents: render(
+                    env,
+                    "client.properties",
+                    context! { header => Serde(header), entries => Serde(kvs) },
+                )?,
+            });
+        }
+    }
+    if !job.sources.is_empty() || !job.sinks.is_empty() {
+        files.push(File {
+            path: format!("{dir}/kafka/tables.sql"),
+            contents: render(
+                env,
+                "tables.sql",
+                context! { job => job.name.as_str(), tables => Serde(sql_tables(job)) },
+            )?,
+        });
+    }
+    Ok(Unit { dir, files })
+}
+
+#[derive(Serialize)]
+struct SqlTable {
+    kind: &'static str,
+    name: String,
+    topic: String,
+    options: Vec<Kv>,
+    missing_format: bool,
+}
+
+fn sql_tables(job: &JobPlan) -> Vec<SqlTable> {
+    let kv = |k: &str, v: String| Kv {
+        key: k.to_string(),
+        value: v,
+        note: None,
+    };
+    let props = |kind: DocKind, skip: &[&str]| -> Vec<Kv> {
+        job.doc(kind)
+            .map(|d| {
+                d.sorted()
+                    .into_iter()
+                    .filter(|(k, _)| !skip.contains(&k.as_str()))
+                    .map(|(k, e)| kv(&format!("properties.{k}"), e.value.kafka_text()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = vec![];
+    for t in &job.sources {
+        let mut options = vec![
+            kv("connector", "kafka".into()),
+            kv("topic", t.topic.clone()),
+            kv("scan.startup.mode", "group-offsets".into()),
+        ];
+        options.extend(t.format.clone().map(|f| kv("format", f)));
+        options.extend(props(DocKind::Consumer, &[]));
+        options.push(kv("properties.auto.offset.reset", "earliest".into()));
+        options.sort_by(|a, b| a.key.cmp(&b.key));
+        out.push(SqlTable {
+            kind: "source",
+            name: t.name.clone(),
+            topic: t.topic.clone(),
+            options,
+            missing_format: t.format.is_none(),
+        });
+    }
+    for t in &job.sinks {
+        let mut options = vec![
+            kv("connector", "kafka".into()),
+            kv("topic", t.topic.clone()),
+        ];
+        options.extend(t.format.clone().map(|f| kv("format", f)));
+        if let Some(d) = job.doc(DocKind::Sink) {
+            for (k, e) in d.sorted() {
+                if let Some(opt) = k.strip_prefix(&format!("{}.", t.name)) {
+                    if opt != "topic" {
+                        options.push(kv(&format!("sink.{opt}"), e.value.kafka_text()));
+                    }
+                }
+            }
+        }
+        options.extend(props(DocKind::Producer, &[]));
+        options.sort_by(|a, b| a.key.cmp(&b.key));
+        out.push(SqlTable {
+            kind: "sink",
+            name: t.name.clone(),
+            topic: t.topic.clone(),
+            options,
+            missing_format: t.format.is_none(),
+        });
+    }
+    out
+}
+
+/// The cluster's broker settings with the proposal applied, each with its update mode.
+fn broker_entries(c: &ClusterPlan) -> Vec<(String, String, String, bool)> {
+    let model = c.fact_str("kafka-version").and_then(kafka_model::model);
+    let mut keys: Vec<&String> = c
+        .current
+        .entries
+        .keys()
+        .chain(c.proposed.entries.keys())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (v, proposed) = match c.proposed.get(k) {
+                Some(v) => (v, true),
+                None => (c.current.get(k)?, false),
+            };
+            let mode = model
+                .and_then(|m| m.broker.get(k))
+                .and_then(|d| d.update_mode.clone())
+                .unwrap_or_else(|| "read-only".into());
+            Some((k.clone(), v.kafka_text(), mode, proposed))
+        })
+        .collect()
+}
+
+fn note(c: &ClusterPlan, key: &str, proposed: bool) -> Option<String> {
+    proposed.then(|| match c.current.get(key) {
+        Some(v) => format!(
+            "proposed by flinkgen (was {}): see `flinkgen explain` on the cluster",
+            v.kafka_text()
+        ),
+        None => "proposed by flinkgen: see `flinkgen explain` on the cluster".to_string(),
+    })
+}
+
+fn render_cluster(c: &ClusterPlan, env: &Environment<'_>) -> Result<Unit, Diagnostic> {
+    let dir = format!("clusters/{}", c.name);
+    let mut files = vec![];
+    let deployment = c.fact_str("deployment").unwrap_or("plain");
+    if deployment == "managed" {
+        return Ok(Unit { dir, files });
+    }
+    let all = broker_entries(c);
+    let kv = |filter: &dyn Fn(&str) -> bool| -> Vec<Kv> {
+        all.iter()
+            .filter(|(_, _, m, _)| filter(m))
+            .map(|(k, v, _, p)| Kv {
+                key: k.clone(),
+                value: v.clone(),
+                note: note(c, k, *p),
+            })
+            .collect()
+    };
+    let static_kv = kv(&|m| m != "cluster-wide");
+    let dynamic_kv = kv(&|m| m == "cluster-wide");
+    let version = c.fact_str("kafka-version").unwrap_or("?");
+    files.push(File {
+        path: format!("{dir}/server.properties"),
+        contents: render(
+            env,
+            "client.properties",
+            context! {
+                header => Serde(vec![
+                    format!("Cluster {}: static broker settings (Kafka {version}) to merge into every broker's server.properties.", c.name),
+                    "Changing a read-only key needs a rolling restart. Node identity and quorum keys are never written here.".to_string(),
+                ]),
+                entries => Serde(static_kv),
+            },
+        )?,
+    });
+    files.push(File {
+        path: format!("{dir}/dynamic-cluster.properties"),
+        contents: render(
+            env,
+            "client.properties",
+            context! {
+                header => Serde(vec![
+                    format!("Cluster {}: cluster-wide dynamic broker settings (Kafka {version}), applied without a restart:", c.name),
+                    "kafka-configs.sh --bootstrap-server … --entity-type brokers --entity-default --alter --add-config-file dynamic-cluster.properties".to_string(),
+                ]),
+                entries => Serde(dynamic_kv),
+            },
+        )?,
+    });
+    let dv = c.fact_str("deployment-version").unwrap_or("");
+    let every = kv(&|_| true);
+    match deployment {
+        "strimzi" => {
+            let api_version = if crate::resolve::context::version_lt(dv, "1.0.0") {
+                "kafka.strimzi.io/v1beta2"
+            } else {
+                "kafka.strimzi.io/v1"
+            };
+            files.push(File {
+                path: format!("{dir}/strimzi-kafka.yaml"),
+                contents: render(
+                    env,
+                    "strimzi-kafka.yaml",
+                    context! { cluster => c.name.as_str(), version => dv, api_version, entries => Serde(every), proposed => !c.proposed.entries.is_empty() },
+                )?,
+            });
+        }
+        "bitnami" => {
+            if dv.starts_with("31.") {
+                let properties: String = every
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{}={}\n",
+                            escape::properties(&e.key, true),
+                            escape::properties(&e.value, false)
+                        )
+                    })
+                    .collect();
+                files.push(File {
+                    path: format!("{dir}/bitnami-values.yaml"),
+                    contents: render(
+                        env,
+                        "bitnami-values-31.yaml",
+                        context! { cluster => c.name.as_str(), version => dv, properties },
+                    )?,
+                });
+            } else {
+                files.push(File {
+                    path: format!("{dir}/bitnami-values.yaml"),
+                    contents: render(env, "bitnami-values-32.yaml", context! { cluster => c.name.as_str(), version => dv, entries => Serde(every) })?,
+                });
+            }
+        }
+        _ => {}
+    }
+    Ok(Unit { dir, files })
+}
