@@ -203,24 +203,56 @@ impl miette::Diagnostic for MietteView {
     }
 }
 
-fn view(d: &Diagnostic, sources: &Sources) -> MietteView {
+/// Labels grouped into snippets: by file, and within a file by proximity, so that two labels
+/// far apart are shown as two short snippets rather than one long one.
+fn snippets(d: &Diagnostic, sources: &Sources) -> Vec<Vec<Label>> {
     let mut files: Vec<u32> = Vec::new();
     for l in &d.labels {
         if !files.contains(&l.span.file) {
             files.push(l.span.file);
         }
     }
+    let mut out = vec![];
+    for f in files {
+        let text = &sources.get(f).text;
+        let line = |off: u32| text[..(off as usize).min(text.len())].matches('\n').count();
+        let mut labels: Vec<Label> = d
+            .labels
+            .iter()
+            .filter(|l| l.span.file == f)
+            .cloned()
+            .collect();
+        labels.sort_by_key(|l| l.span.offset);
+        let mut group: Vec<Label> = vec![];
+        for l in labels {
+            let far = group
+                .last()
+                .is_some_and(|g| line(l.span.offset) > line(g.span.offset + g.span.len) + 4);
+            if far {
+                out.push(std::mem::take(&mut group));
+            }
+            group.push(l);
+        }
+        if !group.is_empty() {
+            out.push(group);
+        }
+    }
+    out
+}
+
+fn view(d: &Diagnostic, sources: &Sources) -> MietteView {
     let severity = match d.severity {
         Severity::Error => miette::Severity::Error,
         Severity::Warning => miette::Severity::Warning,
         Severity::Info => miette::Severity::Advice,
     };
-    let in_file = |file: u32| -> (Option<NamedSource<String>>, Vec<LabeledSpan>) {
-        let f = sources.get(file);
-        let labels = d
-            .labels
+    let in_group = |group: &[Label]| -> (Option<NamedSource<String>>, Vec<LabeledSpan>) {
+        let Some(first) = group.first() else {
+            return (None, vec![]);
+        };
+        let f = sources.get(first.span.file);
+        let labels = group
             .iter()
-            .filter(|l| l.span.file == file)
             .map(|l| {
                 LabeledSpan::new(
                     Some(l.text.clone()),
@@ -234,17 +266,15 @@ fn view(d: &Diagnostic, sources: &Sources) -> MietteView {
             labels,
         )
     };
-    let (source, labels) = match files.first() {
-        Some(&f) => in_file(f),
-        None => (None, vec![]),
-    };
-    let related = files
+    let groups = snippets(d, sources);
+    let (source, labels) = groups.first().map_or((None, vec![]), |g| in_group(g));
+    let related = groups
         .iter()
         .skip(1)
-        .map(|&f| {
-            let (source, labels) = in_file(f);
+        .map(|g| {
+            let (source, labels) = in_group(g);
             MietteView {
-                message: format!("…in {}", sources.get(f).name),
+                message: format!("…and in {}", sources.get(g[0].span.file).name),
                 code: None,
                 severity: miette::Severity::Advice,
                 help: None,

@@ -44,8 +44,29 @@ pub fn environment(dir: Option<&Path>) -> Result<Environment<'static>, Diagnosti
     // interpolation; minijinja's name-based auto-escape would escape a second time.
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.set_fuel(Some(5_000_000));
-    env.add_filter("yaml", |v: String| escape::yaml_scalar(&v, false));
-    env.add_filter("yaml_string", |v: String| escape::yaml_scalar(&v, true));
+    // `yaml` keeps the value's type (booleans and numbers plain, strings always read back as
+    // strings); `yaml_string` writes any value as a string (e.g. flinkConfiguration, which the
+    // operator reads as a map of strings).
+    env.add_filter("yaml", |v: minijinja::Value| -> Result<String, Error> {
+        match v.kind() {
+            minijinja::value::ValueKind::Bool => Ok(if v.is_true() {
+                "true".into()
+            } else {
+                "false".into()
+            }),
+            minijinja::value::ValueKind::Number => Ok(v.to_string()),
+            minijinja::value::ValueKind::String => {
+                Ok(escape::yaml_scalar(v.as_str().unwrap_or_default(), true))
+            }
+            other => Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("cannot write a {other} as a YAML scalar"),
+            )),
+        }
+    });
+    env.add_filter("yaml_string", |v: minijinja::Value| {
+        escape::yaml_scalar(&scalar_text(&v), true)
+    });
     env.add_filter("prop_key", |v: String| escape::properties(&v, true));
     env.add_filter("prop_value", |v: String| escape::properties(&v, false));
     env.add_filter("sql", |v: String| escape::sql_string(&v));
@@ -57,8 +78,9 @@ pub fn environment(dir: Option<&Path>) -> Result<Environment<'static>, Diagnosti
     env.add_filter("flink_conf_key", |v: String| {
         escape::flink_legacy(&v, true).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
     });
-    env.add_filter("flink_conf_value", |v: String| {
-        escape::flink_legacy(&v, false).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
+    env.add_filter("flink_conf_value", |v: minijinja::Value| {
+        escape::flink_legacy(&scalar_text(&v), false)
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
     });
     for (name, text) in BUILTIN_TEMPLATES {
         let name = name.trim_end_matches(".j2").to_string();
@@ -109,11 +131,43 @@ pub fn environment(dir: Option<&Path>) -> Result<Environment<'static>, Diagnosti
     Ok(env)
 }
 
+/// A scalar's text with Java/Kafka/Flink booleans (`true`, not Jinja's `True`).
+fn scalar_text(v: &minijinja::Value) -> String {
+    match v.kind() {
+        minijinja::value::ValueKind::Bool => {
+            if v.is_true() {
+                "true".into()
+            } else {
+                "false".into()
+            }
+        }
+        _ => v.as_str().map_or_else(|| v.to_string(), str::to_string),
+    }
+}
+
 #[derive(Serialize)]
 struct Kv {
     key: String,
     value: String,
     note: Option<String>,
+}
+
+/// A key with a typed value, for YAML outputs: booleans and numbers stay what they are.
+#[derive(Serialize)]
+struct TypedKv {
+    key: String,
+    value: serde_json::Value,
+}
+
+/// A plan value as typed data: numbers and booleans as such, everything else as its text in
+/// the target grammar (`text`).
+fn typed(v: &Value, text: fn(&Value) -> String) -> serde_json::Value {
+    match v {
+        Value::Bool(b) => serde_json::Value::from(*b),
+        Value::Int(i) => serde_json::Value::from(*i),
+        Value::Float(f) => serde_json::Value::from(*f),
+        other => serde_json::Value::from(text(other)),
+    }
 }
 
 fn render(env: &Environment<'_>, name: &str, ctx: minijinja::Value) -> Result<String, Diagnostic> {
@@ -128,20 +182,6 @@ fn render(env: &Environment<'_>, name: &str, ctx: minijinja::Value) -> Result<St
         Diagnostic::error(format!("cannot render {name}: {msg}"))
             .with_help("a value cannot be written in this format; change it in the profile")
     })
-}
-
-/// Text for the FlinkDeployment fields (numbers plain, sizes as Flink memory sizes).
-fn k8s_text(v: &Value) -> String {
-    match v {
-        Value::Float(f) => {
-            if f.fract() == 0.0 {
-                format!("{f:.1}")
-            } else {
-                format!("{f}")
-            }
-        }
-        other => other.flink_text(),
-    }
 }
 
 pub fn render_plan(plan: &Plan, env: &Environment<'_>) -> Result<Vec<Unit>, Vec<Diagnostic>> {
@@ -185,7 +225,18 @@ fn render_job(job: &JobPlan, env: &Environment<'_>) -> Result<Unit, Diagnostic> 
     let dir = format!("jobs/{}", job.name);
     let mut files = vec![];
     let flink_version = job.fact_str("flink-version").unwrap_or("?");
-    let flink = entries(job, DocKind::Flink, Value::flink_text);
+    let flink: Vec<TypedKv> = job
+        .doc(DocKind::Flink)
+        .map(|d| {
+            d.sorted()
+                .into_iter()
+                .map(|(k, e)| TypedKv {
+                    key: k.clone(),
+                    value: typed(&e.value, Value::flink_text),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let template = if job.config_file == "flink-conf.yaml" {
         "flink-conf.yaml"
     } else {
@@ -201,12 +252,12 @@ fn render_job(job: &JobPlan, env: &Environment<'_>) -> Result<Unit, Diagnostic> 
     });
 
     // FlinkDeployment: the operator writes resource.memory into process.size itself.
-    let k8s: BTreeMap<String, String> = job
+    let k8s: BTreeMap<String, serde_json::Value> = job
         .doc(DocKind::K8s)
         .map(|d| {
             d.entries
                 .iter()
-                .map(|(k, e)| (k.clone(), k8s_text(&e.value)))
+                .map(|(k, e)| (k.clone(), typed(&e.value, Value::flink_text)))
                 .collect()
         })
         .unwrap_or_default();
