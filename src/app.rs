@@ -305,7 +305,10 @@ pub fn rules_cmd(code: Option<&str>) -> Outcome {
                 .map(|c| {
                     format!(
                         "{}  {:<40} {:<7}  {}\n",
-                        c.code, c.name, c.severity, c.summary
+                        c.code,
+                        c.name,
+                        c.severity.to_string(),
+                        c.summary
                     )
                 })
                 .collect(),

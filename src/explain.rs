@@ -56,10 +56,10 @@ fn items<'a>(plan: &'a Plan, keys: &[String]) -> Vec<Item<'a>> {
             }
         }
         // Asking for a memory key shows Flink's full derivation beside it.
-        if keys.iter().any(|k| k.starts_with("taskmanager.memory.")) {
-            if let Some(f) = job.fact("tm-managed") {
-                out.push(fact(format!("job {}", job.name), "tm-managed", f));
-            }
+        if keys.iter().any(|k| k.starts_with("taskmanager.memory."))
+            && let Some(f) = job.fact("tm-managed")
+        {
+            out.push(fact(format!("job {}", job.name), "tm-managed", f));
         }
     }
     for c in &plan.clusters {

@@ -262,7 +262,7 @@ pub fn parse_kafka_value(ty: KafkaType, text: &str) -> Result<(), String> {
 
 /// Render bytes for a Flink memory key: whole MiB as `<n>m`, otherwise `<n>b`, so the value is exact.
 pub fn flink_memory(bytes: u64) -> String {
-    if bytes % (1 << 20) == 0 {
+    if bytes.is_multiple_of(1 << 20) {
         format!("{}m", bytes >> 20)
     } else {
         format!("{bytes}b")
@@ -272,9 +272,9 @@ pub fn flink_memory(bytes: u64) -> String {
 /// Render milliseconds for a Flink duration key: the largest exact unit of `min`, `s`, `ms`
 /// (never `m`, which older Flink versions do not read).
 pub fn flink_duration(ms: u64) -> String {
-    if ms != 0 && ms % 60_000 == 0 {
+    if ms != 0 && ms.is_multiple_of(60_000) {
         format!("{} min", ms / 60_000)
-    } else if ms != 0 && ms % 1000 == 0 {
+    } else if ms != 0 && ms.is_multiple_of(1000) {
         format!("{} s", ms / 1000)
     } else {
         format!("{ms} ms")

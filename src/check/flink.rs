@@ -240,16 +240,17 @@ fn parallelism_above_max(plan: &Plan, f: &mut Findings) {
         ) else {
             continue;
         };
-        if let (Some(pv), Some(mv)) = (p.value.as_i64(), m.value.as_i64()) {
-            if mv > 0 && pv > mv {
-                let d = f.add(format!(
-                    "job `{}`: parallelism {pv} is above max parallelism {mv}",
-                    job.name
-                ));
-                label_origin(d, &p.origin, "parallelism");
-                label_origin(d, &m.origin, "max parallelism");
-                label_job(d, job);
-            }
+        if let (Some(pv), Some(mv)) = (p.value.as_i64(), m.value.as_i64())
+            && mv > 0
+            && pv > mv
+        {
+            let d = f.add(format!(
+                "job `{}`: parallelism {pv} is above max parallelism {mv}",
+                job.name
+            ));
+            label_origin(d, &p.origin, "parallelism");
+            label_origin(d, &m.origin, "max parallelism");
+            label_job(d, job);
         }
     }
 }

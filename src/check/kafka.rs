@@ -227,45 +227,43 @@ fn replication_above_brokers(plan: &Plan, f: &mut Findings) {
             "offsets.topic.replication.factor",
             "transaction.state.log.replication.factor",
         ] {
-            if let Some(rf) = num(key) {
-                if rf > brokers {
-                    report(
-                        format!("{key}={rf} needs {rf} brokers, the cluster has {brokers}"),
-                        &[key],
-                    );
-                }
+            if let Some(rf) = num(key)
+                && rf > brokers
+            {
+                report(
+                    format!("{key}={rf} needs {rf} brokers, the cluster has {brokers}"),
+                    &[key],
+                );
             }
         }
         if let (Some(isr), Some(rf)) = (
             num("transaction.state.log.min.isr"),
             num("transaction.state.log.replication.factor"),
-        ) {
-            if isr > rf.min(brokers) {
-                report(
-                    format!(
-                        "transaction.state.log.min.isr={isr} is above what {} replicas can give",
-                        rf.min(brokers)
-                    ),
-                    &[
-                        "transaction.state.log.min.isr",
-                        "transaction.state.log.replication.factor",
-                    ],
-                );
-            }
+        ) && isr > rf.min(brokers)
+        {
+            report(
+                format!(
+                    "transaction.state.log.min.isr={isr} is above what {} replicas can give",
+                    rf.min(brokers)
+                ),
+                &[
+                    "transaction.state.log.min.isr",
+                    "transaction.state.log.replication.factor",
+                ],
+            );
         }
         if let (Some(isr), Some(rf)) = (
             num("min.insync.replicas"),
             num("default.replication.factor"),
-        ) {
-            if isr > rf.min(brokers) {
-                report(
-                    format!(
-                        "min.insync.replicas={isr} is above the replication factor {}: every acks=all write fails",
-                        rf.min(brokers)
-                    ),
-                    &["min.insync.replicas", "default.replication.factor"],
-                );
-            }
+        ) && isr > rf.min(brokers)
+        {
+            report(
+                format!(
+                    "min.insync.replicas={isr} is above the replication factor {}: every acks=all write fails",
+                    rf.min(brokers)
+                ),
+                &["min.insync.replicas", "default.replication.factor"],
+            );
         }
     }
 }

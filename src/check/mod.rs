@@ -69,18 +69,18 @@ pub fn push_label(d: &mut Diagnostic, span: Span, text: &str) {
 
 /// A label on the job as a whole when no value span says more.
 pub fn label_job(d: &mut Diagnostic, job: &JobPlan) {
-    if d.labels.is_empty() {
-        if let Some(h) = job.head {
-            push_label(d, h, &format!("job `{}`", job.name));
-        }
+    if d.labels.is_empty()
+        && let Some(h) = job.head
+    {
+        push_label(d, h, &format!("job `{}`", job.name));
     }
 }
 
 pub fn label_cluster(d: &mut Diagnostic, c: &ClusterPlan) {
-    if d.labels.is_empty() {
-        if let Some(h) = c.head {
-            push_label(d, h, &format!("cluster `{}`", c.name));
-        }
+    if d.labels.is_empty()
+        && let Some(h) = c.head
+    {
+        push_label(d, h, &format!("cluster `{}`", c.name));
     }
 }
 

@@ -148,45 +148,87 @@ fn write_staged(
     fs::create_dir_all(staging).map_err(|e| io_err("create", staging, e))?;
     fs::write(&manifest_tmp, manifest.to_json()).map_err(|e| io_err("write", &manifest_tmp, e))?;
 
-    // Swap each unit in: old → aside, staged → place, then drop the old one.
-    let aside_root = staging.join(".previous");
+    // Check every target before touching any: no links, parents creatable.
     for u in units {
         let target = out.join(&u.dir);
-        let staged = staging.join(&u.dir);
         if let Some(parent) = target.parent() {
             refuse_symlink(out, parent)?;
             fs::create_dir_all(parent).map_err(|e| io_err("create", parent, e))?;
         }
-        let aside = aside_root.join(&u.dir);
-        let had_old = match fs::symlink_metadata(&target) {
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err(Diagnostic::error(format!(
-                    "{} is a symbolic link; flinkgen does not write through links",
-                    target.display()
-                ))
-                .with_help(
-                    "remove the link; the output directory must hold flinkgen's own directories",
-                ));
+        if fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Diagnostic::error(format!(
+                "{} is a symbolic link; flinkgen does not write through links",
+                target.display()
+            ))
+            .with_help(
+                "remove the link; the output directory must hold flinkgen's own directories",
+            ));
+        }
+    }
+    // Swap each unit in: old → aside, staged → place. If any swap fails, undo the ones done,
+    // so an error leaves the whole previous output in place.
+    let aside_root = staging.join(".previous");
+    let mut swapped: Vec<(PathBuf, Option<PathBuf>)> = vec![];
+    let result = swap_all(out, staging, &aside_root, units, &mut swapped);
+    if result.is_err() {
+        for (target, aside) in swapped.into_iter().rev() {
+            let failed = staging
+                .join(".failed")
+                .join(target.strip_prefix(out).unwrap_or(&target));
+            if let Some(parent) = failed.parent() {
+                let _ = fs::create_dir_all(parent);
             }
-            Ok(_) => true,
-            Err(_) => false,
-        };
+            let _ = fs::rename(&target, &failed);
+            if let Some(aside) = aside {
+                let _ = fs::rename(&aside, &target);
+            }
+        }
+        return result;
+    }
+    let manifest = out.join("manifest.json");
+    fs::rename(&manifest_tmp, &manifest).map_err(|e| io_err("replace", &manifest, e))?;
+    Ok(())
+}
+
+/// Test hook: fail the swap of the unit whose directory equals this value (FLINKGEN_FAIL_SWAP),
+/// to prove that a failure in the middle of a build leaves the previous output intact.
+fn injected_failure(dir: &str) -> bool {
+    std::env::var("FLINKGEN_FAIL_SWAP").is_ok_and(|v| v == dir)
+}
+
+fn swap_all(
+    out: &Path,
+    staging: &Path,
+    aside_root: &Path,
+    units: &[Unit],
+    swapped: &mut Vec<(PathBuf, Option<PathBuf>)>,
+) -> Result<(), Diagnostic> {
+    for u in units {
+        let target = out.join(&u.dir);
+        let staged = staging.join(&u.dir);
+        let aside = aside_root.join(&u.dir);
+        let had_old = fs::symlink_metadata(&target).is_ok();
         if had_old {
             if let Some(parent) = aside.parent() {
                 fs::create_dir_all(parent).map_err(|e| io_err("create", parent, e))?;
             }
             fs::rename(&target, &aside).map_err(|e| io_err("move aside", &target, e))?;
         }
-        if let Err(e) = fs::rename(&staged, &target) {
-            // Put the previous unit back: never leave a job or cluster missing.
+        let renamed = if injected_failure(&u.dir) {
+            Err(std::io::Error::other(
+                "injected failure (FLINKGEN_FAIL_SWAP)",
+            ))
+        } else {
+            fs::rename(&staged, &target)
+        };
+        if let Err(e) = renamed {
             if had_old {
                 let _ = fs::rename(&aside, &target);
             }
             return Err(io_err("replace", &target, e));
         }
+        swapped.push((target, had_old.then_some(aside)));
     }
-    let manifest = out.join("manifest.json");
-    fs::rename(&manifest_tmp, &manifest).map_err(|e| io_err("replace", &manifest, e))?;
     Ok(())
 }
 

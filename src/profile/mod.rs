@@ -183,7 +183,7 @@ pub fn load_file(sources: &Sources, file: u32, into: &mut Profiles) -> Result<()
         let json = conv.node(node, Some(schema), "");
         // Report conversion and schema errors together, but only one error per place.
         let mut node_errors = std::mem::take(&mut conv.errors);
-        for e in validate::validate(validator, nav, schema, &json, &conv.spans, head) {
+        for e in validate::validate(validator, nav, schema, &json, &conv.spans, head, kind) {
             let overlaps = |a: Span, b: Span| {
                 a.file == b.file
                     && a.offset < b.offset + b.len.max(1)

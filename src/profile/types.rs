@@ -102,7 +102,9 @@ pub struct JobProfile {
     pub overrides: Vec<Override>,
 }
 
+/// Flink and Flink Kubernetes Operator versions.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(extend("x-kdl-example" = "flink version=\"1.20\" operator=\"1.15\""))]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Flink {
     /// Flink minor version.
@@ -117,7 +119,9 @@ pub struct Flink {
     pub config_file: Option<String>,
 }
 
+/// The Kafka cluster the job uses and the Flink Kafka connector version.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(extend("x-kdl-example" = "kafka cluster=\"main\" connector=\"3.4.0\""))]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct KafkaUse {
     /// The name of the Kafka cluster profile this job uses.
@@ -128,8 +132,10 @@ pub struct KafkaUse {
     pub connector: String,
 }
 
+/// Delivery guarantee of the job's Kafka sinks: `none`, `at-least-once` or `exactly-once`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(extend("x-kdl-example" = "delivery \"exactly-once\""))]
 pub enum Delivery {
     None,
     AtLeastOnce,
@@ -224,7 +230,9 @@ pub struct Recovery {
     pub restorable_for: Option<Duration>,
 }
 
+/// The Kubernetes nodes the TaskManagers run on (`flinkgen instances` lists the catalog).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(extend("x-kdl-example" = "instance \"m6gd.4xlarge\" count=4"))]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 #[schemars(extend("x-kdl-args" = ["type"]))]
 pub struct Instance {
@@ -236,7 +244,9 @@ pub struct Instance {
     pub count: Option<u32>,
 }
 
+/// Where and how the job runs on Kubernetes.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(extend("x-kdl-example" = "kubernetes namespace=\"streaming\" image=\"flink:1.20\" storage=\"s3://bucket/job\""))]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Kubernetes {
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
@@ -271,7 +281,9 @@ impl UpgradeMode {
 }
 
 /// The job artifact: a jar with entry class and arguments, or a SQL script run by a SQL runner jar.
+/// The job artifact: a jar with entry class and arguments, or a SQL script run by a SQL runner jar.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(extend("x-kdl-example" = "artifact jar=\"local:///opt/flink/usrlib/job.jar\" entry-class=\"com.acme.Job\""))]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Artifact {
     /// Jar URI as the operator reads it (`local:///opt/flink/usrlib/job.jar`, `s3://…`, `https://…`).
@@ -422,7 +434,9 @@ pub struct ClusterProfile {
     pub broker: Vec<BrokerSetting>,
 }
 
+/// Kafka version, broker count and bootstrap servers.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(extend("x-kdl-example" = "kafka version=\"3.9\" brokers=3 bootstrap=\"kafka:9092\""))]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct KafkaCluster {
     #[schemars(extend("enum" = ["2.8", "3.0", "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8", "3.9", "4.0", "4.1", "4.2"]))]
@@ -434,7 +448,9 @@ pub struct KafkaCluster {
     pub bootstrap: String,
 }
 
+/// How the cluster is run: plain, strimzi, bitnami or managed.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(extend("x-kdl-example" = "deployment \"strimzi\" version=\"0.45.1\""))]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 #[schemars(extend("x-kdl-args" = ["kind"]))]
 pub struct Deployment {

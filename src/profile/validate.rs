@@ -44,13 +44,13 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
-fn pointer_field(ptr: &str) -> String {
+fn pointer_field(ptr: &str, root: &str) -> String {
     let segs: Vec<&str> = ptr
         .split('/')
         .filter(|s| !s.is_empty() && s.parse::<usize>().is_err())
         .collect();
     segs.last().map_or_else(
-        || "top level".to_string(),
+        || root.to_string(),
         |s| s.replace("~1", "/").replace("~0", "~"),
     )
 }
@@ -73,12 +73,13 @@ pub fn validate(
     instance: &Value,
     spans: &SpanMap,
     fallback: Span,
+    root: &str,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for err in validator.iter_errors(instance) {
         let ptr = err.instance_path().as_str().to_string();
         let here = spans.find(&ptr);
-        let field = pointer_field(&ptr);
+        let field = pointer_field(&ptr, root);
         let sub = nav.at(schema_root, &ptr);
         let help_of = |s: Option<&Value>| -> Option<String> {
             let s = s?;
@@ -114,6 +115,12 @@ pub fn validate(
                     .and_then(|s| nav.property(s, prop))
                     .map(|p| nav.resolve(p));
                 let mut help = format!("add `{prop}`");
+                if let Some(example) = psub
+                    .and_then(|p| p.get("x-kdl-example"))
+                    .and_then(Value::as_str)
+                {
+                    help.push_str(&format!(", e.g. `{example}`"));
+                }
                 if let Some(h) = help_of(psub.or(sub.and_then(|s| nav.property(s, prop)))) {
                     help.push_str(&format!(": {h}"));
                 }

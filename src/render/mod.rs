@@ -190,7 +190,7 @@ pub fn render_plan(plan: &Plan, env: &Environment<'_>) -> Result<Vec<Unit>, Vec<
     for job in &plan.jobs {
         match render_job(job, env) {
             Ok(u) => units.push(u),
-            Err(e) => errors.push(e.with_help(format!("while rendering job `{}`", job.name))),
+            Err(e) => errors.push(e),
         }
     }
     for c in &plan.clusters {
@@ -237,6 +237,27 @@ fn render_job(job: &JobPlan, env: &Environment<'_>) -> Result<Unit, Diagnostic> 
                 .collect()
         })
         .unwrap_or_default();
+    if job.config_file == "flink-conf.yaml" {
+        // The legacy parser has no escaping: refuse what it cannot carry, at the value's source.
+        for (k, e) in job
+            .doc(DocKind::Flink)
+            .map(|d| d.sorted())
+            .unwrap_or_default()
+        {
+            let problem = escape::flink_legacy(k, true)
+                .and_then(|_| escape::flink_legacy(&e.value.flink_text(), false));
+            if let Err(why) = problem {
+                let mut d = Diagnostic::error(format!("job `{}`: `{k}` {why}", job.name));
+                for span in e.origin.spans() {
+                    d = d.with_label(span, "this value");
+                }
+                return Err(d.with_help(format!(
+                    "remove the character, or write config.yaml (Flink 1.19/1.20: `flink … config-file=\"config.yaml\"`; Flink 2.x always does); job `{}`",
+                    job.name
+                )));
+            }
+        }
+    }
     let template = if job.config_file == "flink-conf.yaml" {
         "flink-conf.yaml"
     } else {
@@ -423,10 +444,10 @@ fn sql_tables(job: &JobPlan) -> Vec<SqlTable> {
         options.extend(t.format.clone().map(|f| kv("format", f)));
         if let Some(d) = job.doc(DocKind::Sink) {
             for (k, e) in d.sorted() {
-                if let Some(opt) = k.strip_prefix(&format!("{}.", t.name)) {
-                    if opt != "topic" {
-                        options.push(kv(&format!("sink.{opt}"), e.value.kafka_text()));
-                    }
+                if let Some(opt) = k.strip_prefix(&format!("{}.", t.name))
+                    && opt != "topic"
+                {
+                    options.push(kv(&format!("sink.{opt}"), e.value.kafka_text()));
                 }
             }
         }

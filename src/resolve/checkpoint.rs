@@ -13,14 +13,13 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) {
     };
 
     // State backend.
-    match &p.state {
-        Some(s) => flink(
+    if let Some(s) = &p.state {
+        flink(
             plan,
             "state-backend",
             Value::Str(s.backend.as_str().into()),
             cx.profile_origin("/state/backend"),
-        ),
-        None => {}
+        )
     }
 
     // Checkpointing: needed for any delivery guarantee and for any state.
@@ -181,24 +180,24 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) {
         Value::Str(mode.as_str().into()),
         mode_origin.clone(),
     );
-    if mode != UpgradeMode::Stateless {
-        if let Some(uri) = &p.kubernetes.storage {
-            let o = Origin::Model {
-                model: "deployment".into(),
-                steps: vec![format!(
-                    "upgrade mode {} needs Kubernetes HA so the operator can find the latest checkpoint",
-                    mode.as_str()
-                )],
-                inputs: vec![cx.input("storage", uri, "/kubernetes/storage")],
-            };
-            flink(plan, "ha-type", Value::Str("kubernetes".into()), o.clone());
-            flink(
-                plan,
-                "ha-storage-dir",
-                Value::Str(format!("{}/ha", uri.trim_end_matches('/'))),
-                o,
-            );
-        }
+    if mode != UpgradeMode::Stateless
+        && let Some(uri) = &p.kubernetes.storage
+    {
+        let o = Origin::Model {
+            model: "deployment".into(),
+            steps: vec![format!(
+                "upgrade mode {} needs Kubernetes HA so the operator can find the latest checkpoint",
+                mode.as_str()
+            )],
+            inputs: vec![cx.input("storage", uri, "/kubernetes/storage")],
+        };
+        flink(plan, "ha-type", Value::Str("kubernetes".into()), o.clone());
+        flink(
+            plan,
+            "ha-storage-dir",
+            Value::Str(format!("{}/ha", uri.trim_end_matches('/'))),
+            o,
+        );
     }
 }
 

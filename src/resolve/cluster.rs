@@ -75,20 +75,20 @@ pub fn build(c: &Located<ClusterProfile>, packs: &PackSet) -> Result<ClusterPlan
         ),
         _ => {}
     }
-    if p.kafka.version.starts_with('4') && p.deployment.kind == DeploymentKind::Strimzi {
-        if let Some(v) = &p.deployment.version {
-            if version_lt(v, "0.46.0") {
-                errors.push(
-                    Diagnostic::error(format!(
-                        "Strimzi {v} does not run Kafka {}",
-                        p.kafka.version
-                    ))
-                    .with_label(c.span("/deployment/version"), "Strimzi version")
-                    .with_label(c.span("/kafka/version"), "Kafka version")
-                    .with_help("Kafka 4.0 needs Strimzi 0.46 or later"),
-                );
-            }
-        }
+    if p.kafka.version.starts_with('4')
+        && p.deployment.kind == DeploymentKind::Strimzi
+        && let Some(v) = &p.deployment.version
+        && version_lt(v, "0.46.0")
+    {
+        errors.push(
+            Diagnostic::error(format!(
+                "Strimzi {v} does not run Kafka {}",
+                p.kafka.version
+            ))
+            .with_label(c.span("/deployment/version"), "Strimzi version")
+            .with_label(c.span("/kafka/version"), "Kafka version")
+            .with_help("Kafka 4.0 needs Strimzi 0.46 or later"),
+        );
     }
     let model = kafka_model::model(&p.kafka.version);
     let kafka_pack = packs

@@ -21,16 +21,15 @@ fn broker_max_timeout(cx: &JobCtx<'_>) -> (u64, Origin) {
         .iter()
         .enumerate()
         .find(|(_, b)| b.key == "transaction.max.timeout.ms")
+        && let Ok(v) = b.value.to_text().trim().parse::<u64>()
     {
-        if let Ok(v) = b.value.to_text().trim().parse::<u64>() {
-            return (
-                v,
-                Origin::Profile {
-                    field: format!("cluster {} broker", c.name),
-                    span: cx.cluster.span(&format!("/broker/{i}/value")),
-                },
-            );
-        }
+        return (
+            v,
+            Origin::Profile {
+                field: format!("cluster {} broker", c.name),
+                span: cx.cluster.span(&format!("/broker/{i}/value")),
+            },
+        );
     }
     let default = cx
         .kafka

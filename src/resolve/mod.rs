@@ -354,33 +354,31 @@ fn facts(cx: &JobCtx<'_>, plan: &mut JobPlan) {
     if let Some(r) = cx
         .connector
         .and_then(|cp| cp.releases.iter().find(|r| r.version == p.kafka.connector))
+        && let Some(fv) = r.props.get("flink")
     {
-        if let Some(fv) = r.props.get("flink") {
-            plan.set_fact(
-                "connector-supports-flink",
-                Value::Str(fv.clone()),
-                Origin::ProductDefault {
-                    pack: cx.connector.map(|c| c.name.clone()).unwrap_or_default(),
-                    version: cx.connector.map(|c| c.version.clone()).unwrap_or_default(),
-                    span: r.span,
-                },
-            );
-        }
+        plan.set_fact(
+            "connector-supports-flink",
+            Value::Str(fv.clone()),
+            Origin::ProductDefault {
+                pack: cx.connector.map(|c| c.name.clone()).unwrap_or_default(),
+                version: cx.connector.map(|c| c.version.clone()).unwrap_or_default(),
+                span: r.span,
+            },
+        );
     }
-    if let Some(op) = cx.operator {
-        if let Some(r) = op.releases.last() {
-            if let Some(fv) = r.props.get("flink-versions") {
-                plan.set_fact(
-                    "operator-supports-flink",
-                    Value::Str(fv.clone()),
-                    Origin::ProductDefault {
-                        pack: op.name.clone(),
-                        version: op.version.clone(),
-                        span: r.span,
-                    },
-                );
-            }
-        }
+    if let Some(op) = cx.operator
+        && let Some(r) = op.releases.last()
+        && let Some(fv) = r.props.get("flink-versions")
+    {
+        plan.set_fact(
+            "operator-supports-flink",
+            Value::Str(fv.clone()),
+            Origin::ProductDefault {
+                pack: op.name.clone(),
+                version: op.version.clone(),
+                span: r.span,
+            },
+        );
     }
 }
 

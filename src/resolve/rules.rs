@@ -108,9 +108,10 @@ pub fn apply(
                     match evaluate(set, &ctx) {
                         Ok(v) => {
                             let key = resolve_key(cx, &set.key);
-                            if let Some((prev, prev_span)) = seen.get(&(kind, key.clone())) {
-                                if *prev != v {
-                                    errors.push(
+                            if let Some((prev, prev_span)) = seen.get(&(kind, key.clone()))
+                                && *prev != v
+                            {
+                                errors.push(
                                         Diagnostic::error(format!(
                                             "two {} rules set `{key}` to different values ({} and {})",
                                             pack.layer.as_str(),
@@ -121,8 +122,7 @@ pub fn apply(
                                         .with_label(set.span, "another here")
                                         .with_help("rules of one layer must agree; move one rule to a higher layer or add a condition"),
                                     );
-                                    continue;
-                                }
+                                continue;
                             }
                             seen.insert((kind, key.clone()), (v.clone(), set.span));
                             plan.doc_mut(kind).set(

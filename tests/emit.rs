@@ -1,0 +1,169 @@
+//! Emit: deterministic bytes, atomic replacement, --check, and nothing written on bad input.
+
+mod common;
+
+use std::path::Path;
+
+use flinkgen::app::build;
+
+fn build_into(out: &Path, check: bool) -> flinkgen::app::Outcome {
+    let examples = common::root().join("examples");
+    build(&common::options(&[&examples]), out, check)
+}
+
+#[test]
+fn same_inputs_give_the_same_bytes() {
+    let a = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let b = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(build_into(a.path(), false).code, 0);
+    assert_eq!(build_into(b.path(), false).code, 0);
+    let ta = common::tree(a.path());
+    assert!(ta.len() > 40, "expected every artifact, got {}", ta.len());
+    assert_eq!(ta, common::tree(b.path()));
+    // A rebuild over existing output changes nothing either.
+    assert_eq!(build_into(a.path(), false).code, 0);
+    assert_eq!(ta, common::tree(a.path()));
+    // No staging debris is left behind.
+    assert!(
+        ta.keys().all(|k| !k.contains("staging")),
+        "{:?}",
+        ta.keys().collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn manifest_lists_every_file_with_its_hash() {
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(build_into(out.path(), false).code, 0);
+    let text = std::fs::read_to_string(out.path().join("manifest.json")).unwrap_or_default();
+    let m: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let files = m["files"].as_array().cloned().unwrap_or_default();
+    let tree = common::tree(out.path());
+    let generated: Vec<&String> = tree
+        .keys()
+        .filter(|k| k.starts_with("jobs/") || k.starts_with("clusters/"))
+        .collect();
+    assert_eq!(files.len(), generated.len());
+    for f in files {
+        let path = f["path"].as_str().unwrap_or_default().to_string();
+        let bytes = tree
+            .get(&path)
+            .unwrap_or_else(|| panic!("{path} listed but not written"));
+        assert_eq!(
+            f["sha256"].as_str(),
+            Some(flinkgen::emit::sha256_hex(bytes).as_str()),
+            "{path}"
+        );
+    }
+    let packs = m["packs"].as_array().cloned().unwrap_or_default();
+    assert!(
+        packs
+            .iter()
+            .any(|p| p["name"] == "flink-1.20"
+                && p["sha256"].as_str().is_some_and(|h| h.len() == 64))
+    );
+}
+
+#[test]
+fn check_reports_drift_and_writes_nothing() {
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let first = build_into(out.path(), true);
+    assert_eq!(first.code, 1, "empty output dir is drift");
+    assert!(
+        common::tree(out.path()).is_empty(),
+        "--check must not write"
+    );
+    assert_eq!(build_into(out.path(), false).code, 0);
+    assert_eq!(
+        build_into(out.path(), true).code,
+        0,
+        "fresh output is current"
+    );
+    let conf = out
+        .path()
+        .join("jobs/orders-enrichment/flink/flink-conf.yaml");
+    let edited = std::fs::read_to_string(&conf)
+        .unwrap_or_default()
+        .replace("parallelism.default: 48", "parallelism.default: 12");
+    std::fs::write(&conf, &edited).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        out.path().join("jobs/orders-enrichment/flink/stray.yaml"),
+        "x",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let before = common::tree(out.path());
+    let r = build_into(out.path(), true);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("-parallelism.default: 12")
+            && r.stdout.contains("+parallelism.default: 48"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("stray.yaml"),
+        "a file the build would remove is drift: {}",
+        r.stdout
+    );
+    assert_eq!(before, common::tree(out.path()), "--check must not write");
+}
+
+#[test]
+fn a_failed_swap_leaves_the_previous_output_intact() {
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(build_into(out.path(), false).code, 0);
+    // Make the new build differ, then fail it in the middle of swapping units in.
+    let marker = out
+        .path()
+        .join("jobs/orders-enrichment/flink/flink-conf.yaml");
+    std::fs::write(&marker, "previous\n").unwrap_or_else(|e| panic!("{e}"));
+    let before = common::tree(out.path());
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_flinkgen"))
+        .args(["build", "examples", "-o"])
+        .arg(out.path())
+        .current_dir(common::root())
+        .env("FLINKGEN_FAIL_SWAP", "jobs/payment-settlements")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        status.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert_eq!(
+        before,
+        common::tree(out.path()),
+        "every unit, including those swapped before the failure, is restored"
+    );
+}
+
+#[test]
+fn bad_input_writes_nothing_and_exits_2() {
+    let (_dir, bad) = common::profile("job \"x\" {\n  delivery \"sometimes\"\n}\n");
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let target = out.path().join("out");
+    let r = build(&common::options(&[&bad]), &target, false);
+    assert_eq!(r.code, 2);
+    assert!(
+        !target.exists(),
+        "nothing may be written for unusable input"
+    );
+}
+
+#[test]
+fn output_through_a_symlink_is_refused() {
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let elsewhere = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(out.path().join("jobs")).unwrap_or_else(|e| panic!("{e}"));
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(elsewhere.path(), out.path().join("jobs/orders-enrichment"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = build_into(out.path(), false);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        common::tree(elsewhere.path()).is_empty(),
+        "nothing written through the link"
+    );
+    assert!(!out.path().join("manifest.json").exists());
+}
