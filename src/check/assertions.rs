@@ -17,6 +17,7 @@ fn selectors(job: &JobPlan) -> BTreeMap<&'static str, String> {
         ("operator", "operator-version"),
         ("connector", "connector-version"),
         ("kafka", "kafka-version"),
+        ("cloud", "cloud"),
     ] {
         if let Some(v) = job.fact_str(fact) {
             s.insert(sel, v.to_string());

@@ -49,7 +49,7 @@ pub static CHECKS: [CheckDef; 8] = [
         severity: Severity::Error,
         summary: "A replication factor or min ISR is larger than the cluster can satisfy.",
         why: "Internal topics (__consumer_offsets, __transaction_state) are not created until enough brokers exist, so transactional producers hang in initTransactions; min.insync.replicas above the replication factor makes every acks=all write fail.",
-        fix: "keep replication factors at or below the broker count, transaction.state.log.min.isr at or below its replication factor, and min.insync.replicas below default.replication.factor",
+        fix: "keep replication factors at or below the broker count, transaction.state.log.min.isr at or below its replication factor, and min.insync.replicas at or below default.replication.factor (below it, to keep writing while a broker is down)",
         run: replication_above_brokers,
     },
     CheckDef {
@@ -173,6 +173,12 @@ fn id_expires_before_restore(plan: &Plan, f: &mut Findings) {
                 cluster.name,
                 human_duration(exp as u64)
             ));
+            if r > i64::from(i32::MAX) {
+                d.help = Some(format!(
+                    "{} is beyond Kafka's limit for transactional.id.expiration.ms (an int32 of milliseconds, about 24.8 days): no broker setting covers it. Shorten the restore window, or restore old savepoints with a new transactional-id prefix",
+                    human_duration(r as u64)
+                ));
+            }
             label_origin(d, &restore.origin, "restore window");
             if let Some(c) = cluster.current.entry("transactional.id.expiration.ms") {
                 label_origin(d, &c.origin, "expiration");

@@ -153,8 +153,11 @@ fn job(
     selectors.insert("operator", p.flink.operator.clone());
     selectors.insert("connector", p.kafka.connector.clone());
     selectors.insert("kafka", c.value.kafka.version.clone());
-    if let Some((inst, _)) = packs.instance(&p.instance.kind) {
-        selectors.insert("cloud", inst.cloud.clone());
+    let cloud = packs
+        .instance(&p.instance.kind)
+        .map(|(inst, _)| inst.cloud.clone());
+    if let Some(c) = &cloud {
+        selectors.insert("cloud", c.clone());
     }
     let Some(flink) = packs.product("flink", &selectors) else {
         return Err(vec![
@@ -297,7 +300,17 @@ fn facts(cx: &JobCtx<'_>, plan: &mut JobPlan) {
         Value::Str(p.instance.kind.clone()),
         "/instance/type",
     );
-    f("stateful", Value::Bool(p.state.is_some()), "/state");
+    // The state node as a whole says "stateful", not one of its values.
+    let stateful_span = cx.job.spans.whole("/state").unwrap_or(cx.job.head);
+    plan.set_fact(
+        "stateful",
+        Value::Bool(p.state.is_some()),
+        Origin::Profile {
+            field: "state".into(),
+            span: stateful_span,
+        },
+    );
+    let mut f = |name: &str, v: Value, ptr: &str| plan.set_fact(name, v, cx.profile_origin(ptr));
     f(
         "state-backend",
         Value::Str(
@@ -350,6 +363,13 @@ fn facts(cx: &JobCtx<'_>, plan: &mut JobPlan) {
         Value::Int(i64::from(c.kafka.brokers)),
         co("/kafka/brokers", "kafka.brokers"),
     );
+    if let Some(cloud) = cx.selectors.get("cloud") {
+        plan.set_fact(
+            "cloud",
+            Value::Str(cloud.clone()),
+            cx.profile_origin("/instance/type"),
+        );
+    }
     // Compatibility facts for checks: what the connector and operator releases support.
     if let Some(r) = cx
         .connector
@@ -467,7 +487,11 @@ fn deployment(cx: &JobCtx<'_>, plan: &mut JobPlan) {
         k8s.set(
             "spec.job.args",
             Value::List(args),
-            cx.profile_origin("/artifact"),
+            cx.profile_origin(if p.artifact.args.is_empty() {
+                "/artifact/sql"
+            } else {
+                "/artifact/args"
+            }),
         );
     }
     k8s.set(

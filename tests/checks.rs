@@ -1,0 +1,1153 @@
+//! The check catalog, one firing and one non-firing fixture per code.
+//!
+//! Most fixtures start from `BASE` (the payments example: one Kafka cluster and one exactly-once
+//! job, which builds with zero findings) and change one thing. Checks the resolver never lets fire
+//! (it always writes a checkpoint interval, always sets read_committed downstream for
+//! exactly-once) are fired by mutating the compiled Plan and re-running `check`, which is fair:
+//! checks read only the Plan. `hand_built_plan_*` builds a Plan from existing config files, the
+//! way a `lint` command will.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use flinkgen::app::{Compiled, Options};
+use flinkgen::diag::{Diagnostic, InputErrors, Severity, Sources, Span};
+use flinkgen::plan::{ClusterPlan, DocKind, Document, Fact, JobPlan, Origin, Plan, Table, Value};
+use flinkgen::policy::PackSet;
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures and helpers
+// ---------------------------------------------------------------------------------------------
+
+/// examples/payments/cluster.kdl + examples/payments/authorizations.kdl, copied so that editing
+/// an example cannot silently weaken these tests.
+const BASE: &str = r#"
+cluster "payments" {
+    kafka version="3.8" brokers=5 bootstrap="payments-kafka-bootstrap.kafka.svc:9093"
+    deployment "strimzi" version="0.45.1"
+    broker "transaction.max.timeout.ms" 7200000
+    broker "transactional.id.expiration.ms" 1296000000   // 15 days
+    broker "min.insync.replicas" 2
+    broker "default.replication.factor" 3
+}
+
+job "payment-authorizations" {
+    environment "prod"
+    flink version="1.20" operator="1.15"
+    kafka cluster="payments" connector="3.4.0"
+    delivery "exactly-once"
+    state size="120GiB" backend="rocksdb"
+    throughput records-per-second=30000 record-size="800B"
+    source "requests" topic="payments.auth-requests" partitions=32 format="avro-confluent"
+    sink "decisions" topic="payments.auth-decisions" partitions=32 format="avro-confluent"
+    checkpoint interval="20s"
+    recovery max-downtime="15min" restorable-for="14d"
+    instance "r6gd.4xlarge"
+    kubernetes namespace="payments" image="registry.acme.internal/flink/payments:1.20.1" \
+        service-account="payments-flink" storage="s3://acme-payments-flink/authorizations"
+    artifact jar="local:///opt/flink/usrlib/sql-runner.jar" sql="/opt/flink/usrlib/sql/authorizations.sql"
+}
+"#;
+
+/// The base with `old` replaced by `new`; `old` must occur exactly once.
+fn base_with(old: &str, new: &str) -> String {
+    assert_eq!(
+        BASE.matches(old).count(),
+        1,
+        "fixture text `{old}` must occur exactly once in BASE"
+    );
+    BASE.replacen(old, new, 1)
+}
+
+/// The base with extra lines appended to the job's body.
+fn base_with_job_lines(lines: &str) -> String {
+    base_with(
+        r#"sql="/opt/flink/usrlib/sql/authorizations.sql"
+"#,
+        &format!("sql=\"/opt/flink/usrlib/sql/authorizations.sql\"\n    {lines}\n"),
+    )
+}
+
+fn write_profile(dir: &Path, kdl: &str) -> PathBuf {
+    let path = dir.join("profile.kdl");
+    std::fs::write(&path, kdl).expect("write profile");
+    path
+}
+
+fn try_compile_with(kdl: &str, policies: Vec<PathBuf>) -> Result<Compiled, (InputErrors, Sources)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_profile(dir.path(), kdl);
+    flinkgen::app::compile(&Options {
+        inputs: vec![path],
+        policies,
+        ..Default::default()
+    })
+}
+
+fn compile_with(kdl: &str, policies: Vec<PathBuf>) -> Compiled {
+    match try_compile_with(kdl, policies) {
+        Ok(c) => c,
+        Err((e, sources)) => panic!(
+            "fixture does not compile:\n{}",
+            flinkgen::diag::render_human(&e.0, &sources, false)
+        ),
+    }
+}
+
+/// Profile text compiled in-process: load → resolve → check.
+fn compile(kdl: &str) -> Compiled {
+    compile_with(kdl, vec![])
+}
+
+fn codes_of(findings: &[Diagnostic]) -> Vec<String> {
+    findings.iter().filter_map(|d| d.code.clone()).collect()
+}
+
+fn codes(c: &Compiled) -> Vec<String> {
+    codes_of(&c.findings)
+}
+
+/// Run the catalog again on a (mutated) plan.
+fn recheck(c: &mut Compiled) {
+    c.findings = flinkgen::check::check(&c.plan, &c.packs);
+}
+
+fn show(c: &Compiled) -> String {
+    flinkgen::diag::render_human(&c.findings, &c.sources, false)
+}
+
+/// The findings of one code; panics (showing every finding) when there is none.
+fn fired<'a>(c: &'a Compiled, code: &str) -> Vec<&'a Diagnostic> {
+    let found: Vec<&Diagnostic> = c
+        .findings
+        .iter()
+        .filter(|d| d.code.as_deref() == Some(code))
+        .collect();
+    assert!(
+        !found.is_empty(),
+        "expected {code} to fire; findings: {:?}\n{}",
+        codes(c),
+        show(c)
+    );
+    if let Some(def) = flinkgen::check::catalog()
+        .into_iter()
+        .find(|d| d.code == code)
+    {
+        for d in &found {
+            assert_eq!(d.severity, def.severity, "{code}: severity of the finding");
+            assert!(d.help.is_some(), "{code}: a finding carries a fix");
+            assert!(!d.labels.is_empty(), "{code}: a finding points somewhere");
+        }
+    }
+    found
+}
+
+/// The one finding of a code.
+fn fired_once<'a>(c: &'a Compiled, code: &str) -> &'a Diagnostic {
+    let found = fired(c, code);
+    assert_eq!(found.len(), 1, "expected one {code}\n{}", show(c));
+    found[0]
+}
+
+fn quiet(c: &Compiled, code: &str) {
+    assert!(
+        !codes(c).iter().any(|x| x == code),
+        "expected {code} not to fire\n{}",
+        show(c)
+    );
+}
+
+/// The text under the label with this text.
+fn label<'a>(sources: &'a Sources, d: &Diagnostic, text: &str) -> &'a str {
+    let l = d
+        .labels
+        .iter()
+        .find(|l| l.text == text)
+        .unwrap_or_else(|| panic!("no label `{text}` in {d:#?}"));
+    sources.snippet(l.span)
+}
+
+/// The texts under all labels.
+fn snippets<'a>(sources: &'a Sources, d: &Diagnostic) -> Vec<&'a str> {
+    d.labels.iter().map(|l| sources.snippet(l.span)).collect()
+}
+
+/// `pack` files for `--policies`, in a fresh directory.
+fn policy_dir(packs: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in packs {
+        std::fs::write(dir.path().join(name), text).expect("write pack");
+    }
+    dir
+}
+
+/// Every code a fixture below covers. `catalog_has_a_fixture_for_every_code` keeps it in step
+/// with the catalog, so a new check without a fixture fails the suite.
+const COVERED: &[&str] = &[
+    "FG101", "FG102", "FG103", "FG104", "FG105", "FG106", "FG107", "FG108", "FG201", "FG202",
+    "FG203", "FG301", "FG302", "FG303", "FG304", "FG305", "FG306",
+];
+
+// ---------------------------------------------------------------------------------------------
+// The base and the catalog
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn base_profile_is_clean() {
+    let c = compile(BASE);
+    assert!(c.findings.is_empty(), "base has findings:\n{}", show(&c));
+    assert_eq!(c.plan.jobs.len(), 1);
+    assert_eq!(c.plan.clusters.len(), 1);
+}
+
+#[test]
+fn catalog_entries_are_well_formed() {
+    let catalog = flinkgen::check::catalog();
+    let mut codes = BTreeSet::new();
+    let mut names = BTreeSet::new();
+    for def in &catalog {
+        let c = def.code.as_bytes();
+        assert!(
+            c.len() == 5 && c.starts_with(b"FG") && c[2..].iter().all(u8::is_ascii_digit),
+            "code `{}` does not match ^FG[0-9]{{3}}$",
+            def.code
+        );
+        assert!(codes.insert(def.code), "code {} appears twice", def.code);
+        let kebab = !def.name.is_empty()
+            && def.name.split('-').all(|part| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            })
+            && def.name.as_bytes()[0].is_ascii_lowercase();
+        assert!(kebab, "{}: name `{}` is not kebab-case", def.code, def.name);
+        assert!(names.insert(def.name), "name `{}` appears twice", def.name);
+        for (what, text) in [("summary", def.summary), ("why", def.why), ("fix", def.fix)] {
+            assert!(!text.trim().is_empty(), "{}: empty {what}", def.code);
+        }
+    }
+    let sorted: Vec<&str> = catalog.iter().map(|d| d.code).collect();
+    let mut expected = sorted.clone();
+    expected.sort_unstable();
+    assert_eq!(sorted, expected, "catalog() is sorted by code");
+}
+
+#[test]
+fn catalog_has_a_fixture_for_every_code() {
+    let catalog: Vec<&str> = flinkgen::check::catalog().iter().map(|d| d.code).collect();
+    assert_eq!(catalog, COVERED);
+}
+
+// ---------------------------------------------------------------------------------------------
+// FG1xx: Kafka and exactly-once
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn fg101_transaction_timeout_above_broker_max() {
+    let c = compile(&base_with_job_lines(
+        r#"override "producer" "transaction.timeout.ms" "9999999""#,
+    ));
+    let d = fired_once(&c, "FG101");
+    assert_eq!(
+        label(&c.sources, d, "producer timeout"),
+        r#"override "producer" "transaction.timeout.ms" "9999999""#
+    );
+    assert_eq!(label(&c.sources, d, "broker maximum"), "7200000");
+    assert!(d.message.contains("cluster `payments`"), "{}", d.message);
+
+    quiet(&compile(BASE), "FG101");
+    // At the broker's maximum is allowed.
+    quiet(
+        &compile(&base_with_job_lines(
+            r#"override "producer" "transaction.timeout.ms" "7200000""#,
+        )),
+        "FG101",
+    );
+}
+
+#[test]
+fn fg102_recovery_outlasts_transaction() {
+    // 4 × (20 s + 10 s + 10 min) + 15 min downtime + 5 min margin = 62 min > 15 min broker max:
+    // the resolver clamps the producer to the broker max, and FG102 says what that costs.
+    let c = compile(&base_with(
+        r#"broker "transaction.max.timeout.ms" 7200000"#,
+        r#"broker "transaction.max.timeout.ms" 900000"#,
+    ));
+    let d = fired_once(&c, "FG102");
+    assert_eq!(
+        label(&c.sources, d, "adds up to the worst case"),
+        r#""15min""#
+    );
+    assert_eq!(label(&c.sources, d, "timeout"), "900000");
+    let help = d.help.as_deref().unwrap_or_default();
+    assert!(
+        help.contains("transaction.max.timeout.ms=3720000"),
+        "help names the proposed broker setting: {help}"
+    );
+    quiet(&c, "FG101"); // the producer was clamped, not left above the maximum
+
+    quiet(&compile(BASE), "FG102");
+}
+
+#[test]
+fn fg103_transactional_id_expires_before_restore() {
+    let c = compile(&base_with(
+        r#"restorable-for="14d""#,
+        r#"restorable-for="30d""#,
+    ));
+    let d = fired_once(&c, "FG103");
+    assert_eq!(label(&c.sources, d, "restore window"), r#""30d""#);
+    assert_eq!(label(&c.sources, d, "expiration"), "1296000000");
+
+    quiet(&compile(BASE), "FG103");
+    // 15 days of IDs cover a 15-day window exactly.
+    quiet(
+        &compile(&base_with(
+            r#"restorable-for="14d""#,
+            r#"restorable-for="15d""#,
+        )),
+        "FG103",
+    );
+}
+
+#[test]
+fn fg104_downstream_reads_uncommitted() {
+    // The practice pack sets read_committed; an organisation pack can override it.
+    let dir = policy_dir(&[(
+        "acme.kdl",
+        r#"pack "acme" version="1.0.0" layer="organisation" {
+    rule "downstream-defaults" {
+        doc "Our downstream readers are legacy consumers."
+        set "downstream" "isolation.level" "read_uncommitted"
+    }
+}
+"#,
+    )]);
+    let c = compile_with(BASE, vec![dir.path().to_path_buf()]);
+    let d = fired_once(&c, "FG104");
+    assert_eq!(
+        label(&c.sources, d, "isolation level"),
+        r#"set "downstream" "isolation.level" "read_uncommitted""#
+    );
+    assert!(
+        d.message.contains("isolation.level=read_uncommitted"),
+        "{}",
+        d.message
+    );
+
+    // No isolation level at all: Kafka's default is read_uncommitted; the job is labelled.
+    let mut c = compile(BASE);
+    c.plan.jobs[0]
+        .doc_mut(DocKind::Downstream)
+        .remove("isolation.level");
+    recheck(&mut c);
+    let d = fired_once(&c, "FG104");
+    assert!(d.message.contains("(the default)"), "{}", d.message);
+    assert_eq!(snippets(&c.sources, d), ["job"]);
+
+    quiet(&compile(BASE), "FG104");
+    // At-least-once writes no transactions: nothing to read committed.
+    let mut c = compile(&base_with(
+        r#"delivery "exactly-once""#,
+        r#"delivery "at-least-once""#,
+    ));
+    c.plan.jobs[0]
+        .doc_mut(DocKind::Downstream)
+        .remove("isolation.level");
+    recheck(&mut c);
+    quiet(&c, "FG104");
+}
+
+#[test]
+fn fg105_replication_above_broker_count() {
+    let c = compile(&base_with("brokers=5", "brokers=2"));
+    let found = fired(&c, "FG105");
+    let d = found
+        .iter()
+        .find(|d| {
+            d.message
+                .contains("default.replication.factor=3 needs 3 brokers")
+        })
+        .unwrap_or_else(|| panic!("no finding about default.replication.factor\n{}", show(&c)));
+    assert_eq!(label(&c.sources, d, "default.replication.factor"), "3");
+    assert_eq!(label(&c.sources, d, "broker count"), "2");
+    // Kafka's defaults for the internal topics (replication factor 3) are checked too.
+    assert!(
+        found
+            .iter()
+            .any(|d| d.message.contains("offsets.topic.replication.factor=3")),
+        "{}",
+        show(&c)
+    );
+
+    quiet(&compile(BASE), "FG105");
+    quiet(&compile(&base_with("brokers=5", "brokers=3")), "FG105");
+}
+
+#[test]
+fn fg106_idempotence_misconfigured() {
+    let c = compile(&base_with_job_lines(r#"override "producer" "acks" "1""#));
+    let d = fired_once(&c, "FG106");
+    assert!(d.message.contains("acks must be all"), "{}", d.message);
+    assert_eq!(
+        label(&c.sources, d, "acks"),
+        r#"override "producer" "acks" "1""#
+    );
+
+    let c = compile(&base_with_job_lines(
+        r#"override "producer" "max.in.flight.requests.per.connection" "6""#,
+    ));
+    assert!(fired_once(&c, "FG106").message.contains("at most 5"));
+    let c = compile(&base_with_job_lines(r#"override "producer" "retries" "0""#));
+    assert!(
+        fired_once(&c, "FG106")
+            .message
+            .contains("retries must be above 0")
+    );
+
+    quiet(&compile(BASE), "FG106");
+    quiet(
+        &compile(&base_with_job_lines(r#"override "producer" "acks" "-1""#)),
+        "FG106",
+    );
+}
+
+#[test]
+fn fg107_guarantee_without_checkpointing() {
+    // The resolver always writes an interval for a delivery guarantee: remove it from the plan.
+    let mut c = compile(BASE);
+    c.plan.jobs[0]
+        .doc_mut(DocKind::Flink)
+        .remove("execution.checkpointing.interval");
+    recheck(&mut c);
+    let d = fired_once(&c, "FG107");
+    assert_eq!(
+        label(&c.sources, d, "delivery guarantee"),
+        r#""exactly-once""#
+    );
+
+    quiet(&compile(BASE), "FG107");
+    // Without a guarantee, no checkpointing is fine.
+    let mut c = compile(BASE);
+    let job = &mut c.plan.jobs[0];
+    job.doc_mut(DocKind::Flink)
+        .remove("execution.checkpointing.interval");
+    let origin = job.fact("delivery").map(|f| f.origin.clone()).unwrap();
+    job.set_fact("delivery", Value::Str("none".into()), origin);
+    recheck(&mut c);
+    quiet(&c, "FG107");
+}
+
+#[test]
+fn fg108_cluster_needs_broker_change() {
+    let c = compile(&base_with(
+        r#"broker "transaction.max.timeout.ms" 7200000"#,
+        r#"broker "transaction.max.timeout.ms" 900000"#,
+    ));
+    let d = fired_once(&c, "FG108");
+    assert_eq!(d.severity, Severity::Warning);
+    assert!(
+        d.message
+            .contains("transaction.max.timeout.ms=3720000 (now 900000)"),
+        "{}",
+        d.message
+    );
+    assert_eq!(label(&c.sources, d, "current setting"), "900000");
+    assert_eq!(label(&c.sources, d, "needed by this job"), r#""15min""#);
+    assert_eq!(
+        c.plan.clusters[0]
+            .proposed
+            .get("transaction.max.timeout.ms")
+            .map(Value::kafka_text)
+            .as_deref(),
+        Some("3720000")
+    );
+
+    quiet(&compile(BASE), "FG108");
+}
+
+// ---------------------------------------------------------------------------------------------
+// FG2xx: memory and sizing
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn fg201_flink_rejects_memory() {
+    // Managed 0.95 + network 0.1 of total Flink memory leaves a negative task heap.
+    let c = compile(&base_with_job_lines(
+        r#"override "flink" "taskmanager.memory.managed.fraction" "0.95""#,
+    ));
+    let d = fired_once(&c, "FG201");
+    assert!(
+        d.message.contains("exceed configured Total Flink Memory"),
+        "{}",
+        d.message
+    );
+    assert_eq!(
+        label(&c.sources, d, "taskmanager.memory.managed.fraction"),
+        r#"override "flink" "taskmanager.memory.managed.fraction" "0.95""#
+    );
+
+    quiet(&compile(BASE), "FG201");
+    quiet(
+        &compile(&base_with_job_lines(
+            r#"override "flink" "taskmanager.memory.managed.fraction" "0.7""#,
+        )),
+        "FG201",
+    );
+}
+
+#[test]
+fn fg202_process_memory_above_allocatable() {
+    // r6gd.4xlarge has 128 GiB; a 500 GiB TaskManager never schedules.
+    let c = compile(&base_with_job_lines(
+        r#"override "kubernetes" "taskmanager.memory" "500Gi""#,
+    ));
+    let d = fired_once(&c, "FG202");
+    assert_eq!(
+        label(&c.sources, d, "TaskManager memory"),
+        r#"override "kubernetes" "taskmanager.memory" "500Gi""#
+    );
+
+    quiet(&compile(BASE), "FG202");
+    quiet(
+        &compile(&base_with_job_lines(
+            r#"override "kubernetes" "taskmanager.memory" "100Gi""#,
+        )),
+        "FG202",
+    );
+}
+
+#[test]
+fn fg203_not_enough_nodes() {
+    // 32 partitions → parallelism 32; 16 slots per r6gd.4xlarge → 2 nodes.
+    let c = compile(&base_with(
+        r#"instance "r6gd.4xlarge""#,
+        r#"instance "r6gd.4xlarge" count=1"#,
+    ));
+    let d = fired_once(&c, "FG203");
+    assert!(d.message.contains("needs 2 nodes"), "{}", d.message);
+    assert_eq!(label(&c.sources, d, "instance count"), "1");
+
+    quiet(&compile(BASE), "FG203"); // no count: flinkgen derives it
+    quiet(
+        &compile(&base_with(
+            r#"instance "r6gd.4xlarge""#,
+            r#"instance "r6gd.4xlarge" count=2"#,
+        )),
+        "FG203",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// FG3xx: Flink configuration, compatibility and deployment
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn fg301_config_key_prefix_collision() {
+    // `high-availability.type` (set for savepoint upgrades) and a key extending it.
+    let c = compile(&base_with_job_lines(
+        r#"override "flink" "high-availability.type.x" "y""#,
+    ));
+    let d = fired_once(&c, "FG301");
+    assert!(
+        d.message
+            .contains("`high-availability.type` is a prefix of `high-availability.type.x`"),
+        "{}",
+        d.message
+    );
+    assert_eq!(
+        label(&c.sources, d, "high-availability.type.x"),
+        r#"override "flink" "high-availability.type.x" "y""#
+    );
+
+    quiet(&compile(BASE), "FG301");
+    // A shared prefix that is not a whole dotted segment is no collision.
+    quiet(
+        &compile(&base_with_job_lines(
+            r#"override "flink" "high-availability.typex" "y""#,
+        )),
+        "FG301",
+    );
+}
+
+#[test]
+fn fg302_operator_does_not_support_flink() {
+    let c = compile(&base_with(
+        r#"flink version="1.20" operator="1.15""#,
+        r#"flink version="2.3" operator="1.15""#,
+    ));
+    let d = fired_once(&c, "FG302");
+    assert_eq!(label(&c.sources, d, "Flink version"), r#""2.3""#);
+    assert_eq!(label(&c.sources, d, "operator version"), r#""1.15""#);
+
+    quiet(&compile(BASE), "FG302");
+    // Operator 1.10 predates Flink 2.x, but runs 1.20.
+    quiet(
+        &compile(&base_with(
+            r#"flink version="1.20" operator="1.15""#,
+            r#"flink version="1.20" operator="1.10""#,
+        )),
+        "FG302",
+    );
+    let c = compile(&base_with(
+        r#"flink version="1.20" operator="1.15""#,
+        r#"flink version="2.0" operator="1.10""#,
+    ));
+    fired_once(&c, "FG302");
+}
+
+#[test]
+fn fg303_connector_does_not_support_flink() {
+    let c = compile(&base_with(
+        r#"flink version="1.20" operator="1.15""#,
+        r#"flink version="2.0" operator="1.15""#,
+    ));
+    let d = fired_once(&c, "FG303");
+    assert_eq!(label(&c.sources, d, "connector"), r#""3.4.0""#);
+    assert_eq!(label(&c.sources, d, "Flink version"), r#""2.0""#);
+    quiet(&c, "FG302"); // operator 1.15 runs 2.0
+
+    quiet(&compile(BASE), "FG303");
+    let c = compile(&base_with(
+        r#"flink version="1.20" operator="1.15"
+    kafka cluster="payments" connector="3.4.0""#,
+        r#"flink version="2.0" operator="1.15"
+    kafka cluster="payments" connector="4.0.1""#,
+    ));
+    quiet(&c, "FG303");
+}
+
+#[test]
+fn fg304_stateless_upgrade_loses_state() {
+    let c = compile(&base_with(
+        r#"service-account="payments-flink""#,
+        r#"service-account="payments-flink" upgrade-mode="stateless""#,
+    ));
+    let d = fired_once(&c, "FG304");
+    assert_eq!(label(&c.sources, d, "upgrade mode"), r#""stateless""#);
+
+    quiet(&compile(BASE), "FG304");
+    quiet(
+        &compile(&base_with(
+            r#"service-account="payments-flink""#,
+            r#"service-account="payments-flink" upgrade-mode="last-state""#,
+        )),
+        "FG304",
+    );
+}
+
+#[test]
+fn fg305_missing_checkpoint_storage() {
+    let no_storage = r#"service-account="payments-flink""#;
+    let c = compile(&base_with(
+        r#"service-account="payments-flink" storage="s3://acme-payments-flink/authorizations""#,
+        no_storage,
+    ));
+    fired_once(&c, "FG305");
+
+    // An explicit last-state upgrade mode is what needs the directory: it is labelled.
+    let c = compile(&base_with(
+        r#"service-account="payments-flink" storage="s3://acme-payments-flink/authorizations""#,
+        r#"service-account="payments-flink" upgrade-mode="last-state""#,
+    ));
+    let d = fired_once(&c, "FG305");
+    assert_eq!(
+        label(&c.sources, d, "needs a checkpoint directory"),
+        r#""last-state""#
+    );
+
+    quiet(&compile(BASE), "FG305");
+}
+
+#[test]
+fn fg306_parallelism_above_max_parallelism() {
+    let c = compile(&base_with(
+        r#"instance "r6gd.4xlarge""#,
+        "parallelism 200 max=128\n    instance \"r6gd.4xlarge\"",
+    ));
+    let d = fired_once(&c, "FG306");
+    assert_eq!(label(&c.sources, d, "parallelism"), "200");
+    assert_eq!(label(&c.sources, d, "max parallelism"), "128");
+
+    quiet(&compile(BASE), "FG306");
+    quiet(
+        &compile(&base_with(
+            r#"instance "r6gd.4xlarge""#,
+            "parallelism 128 max=128\n    instance \"r6gd.4xlarge\"",
+        )),
+        "FG306",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) A Plan built by hand from existing config files: what `lint` will do.
+// ---------------------------------------------------------------------------------------------
+
+/// Read a flat config file (`key: value` for flink-conf.yaml, `key=value` for .properties) into
+/// a Document whose entries' origins are the spans of their `key<sep>value` text in the file.
+fn read_flat(sources: &mut Sources, name: &str, text: &str, sep: char) -> Document {
+    let file = sources.add(name, text);
+    let mut doc = Document::default();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim();
+        if !body.is_empty() && !body.starts_with('#') {
+            let (k, v) = body
+                .split_once(sep)
+                .unwrap_or_else(|| panic!("{name}: no `{sep}` in `{body}`"));
+            let start = offset + line.find(body).unwrap_or(0);
+            doc.set(
+                k.trim(),
+                Value::Str(v.trim().to_string()),
+                Origin::File {
+                    span: Span::new(file, start, body.len()),
+                },
+            );
+        }
+        offset += line.len();
+    }
+    doc
+}
+
+/// The span of the only occurrence of `needle` in a source file.
+fn span_of(sources: &Sources, file: u32, needle: &str) -> Span {
+    let text = &sources.get(file).text;
+    assert_eq!(text.matches(needle).count(), 1, "`{needle}` must be unique");
+    Span::new(file, text.find(needle).unwrap_or(0), needle.len())
+}
+
+const FLINK_CONF: &str = "\
+# flink-conf.yaml of payment-authorizations, maintained by hand
+taskmanager.memory.process.size: 4096m
+taskmanager.numberOfTaskSlots: 4
+parallelism.default: 8
+pipeline.max-parallelism: 128
+state.backend: rocksdb
+state.backend.incremental: true
+execution.checkpointing.interval: 30 s
+state.checkpoints.dir: s3://acme-payments-flink/authorizations/checkpoints
+";
+
+const PRODUCER_PROPERTIES: &str = "\
+bootstrap.servers=payments-kafka-bootstrap.kafka.svc:9093
+acks=all
+enable.idempotence=true
+transaction.timeout.ms=3600000
+";
+
+/// The consumer of the settlements service, which reads the job's sink topic.
+const DOWNSTREAM_PROPERTIES: &str = "\
+bootstrap.servers=payments-kafka-bootstrap.kafka.svc:9093
+group.id=settlements
+isolation.level=read_uncommitted
+";
+
+const SERVER_PROPERTIES: &str = "\
+# shared by every broker of the payments cluster
+transaction.max.timeout.ms=900000
+default.replication.factor=3
+min.insync.replicas=2
+";
+
+const SINK_SQL: &str = "\
+CREATE TABLE decisions (...) WITH (
+  'connector' = 'kafka',
+  'topic' = 'payments.auth-decisions',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = 'prod-payments-payment-authorizations-decisions'
+);
+";
+
+fn lint_origin(what: &str) -> Origin {
+    Origin::Model {
+        model: "lint".into(),
+        steps: vec![format!("{what}, given on the command line")],
+        inputs: vec![],
+    }
+}
+
+fn hand_built_plan(sources: &mut Sources) -> Plan {
+    let flink = read_flat(sources, "flink-conf.yaml", FLINK_CONF, ':');
+    let producer = read_flat(sources, "producer.properties", PRODUCER_PROPERTIES, '=');
+    let downstream = read_flat(
+        sources,
+        "settlements-consumer.properties",
+        DOWNSTREAM_PROPERTIES,
+        '=',
+    );
+    let broker = read_flat(sources, "server.properties", SERVER_PROPERTIES, '=');
+    let sql = sources.add("authorizations.sql", SINK_SQL);
+
+    let mut job = JobPlan {
+        name: "payment-authorizations".into(),
+        cluster: "payments".into(),
+        config_file: "flink-conf.yaml".into(),
+        sinks: vec![Table {
+            name: "decisions".into(),
+            topic: "payments.auth-decisions".into(),
+            partitions: None,
+            format: None,
+        }],
+        head: Some(span_of(sources, sql, "CREATE TABLE decisions")),
+        ..Default::default()
+    };
+    job.docs.insert(DocKind::Flink, flink);
+    job.docs.insert(DocKind::Producer, producer);
+    job.docs.insert(DocKind::Downstream, downstream);
+    job.facts.insert(
+        "delivery".into(),
+        Fact {
+            value: Value::Str("exactly-once".into()),
+            origin: Origin::File {
+                span: span_of(sources, sql, "exactly-once"),
+            },
+        },
+    );
+
+    let mut cluster = ClusterPlan {
+        name: "payments".into(),
+        current: broker,
+        ..Default::default()
+    };
+    cluster.set_fact(
+        "kafka-version",
+        Value::Str("3.8".into()),
+        lint_origin("Kafka version"),
+    );
+    cluster.set_fact("brokers", Value::Int(3), lint_origin("broker count"));
+
+    Plan {
+        jobs: vec![job],
+        clusters: vec![cluster],
+        packs: vec![],
+    }
+}
+
+#[test]
+fn hand_built_plan_from_existing_files() {
+    let mut sources = Sources::default();
+    let packs = PackSet::load(&mut sources, &[]).expect("built-in packs load");
+    let plan = hand_built_plan(&mut sources);
+    let findings = flinkgen::check::check(&plan, &packs);
+    let rendered = flinkgen::diag::render_human(&findings, &sources, false);
+    assert_eq!(
+        codes_of(&findings),
+        ["FG101", "FG104", "FG301"],
+        "\n{rendered}"
+    );
+
+    let find = |code: &str| {
+        findings
+            .iter()
+            .find(|d| d.code.as_deref() == Some(code))
+            .unwrap_or_else(|| panic!("no {code}"))
+    };
+    let at = |d: &Diagnostic, text: &str| {
+        let l = d
+            .labels
+            .iter()
+            .find(|l| l.text == text)
+            .unwrap_or_else(|| panic!("no label `{text}` in {d:#?}"));
+        (sources.snippet(l.span), sources.location(l.span))
+    };
+
+    // FG101: the producer's 1 h against the brokers' 15 min.
+    let d = find("FG101");
+    assert!(
+        d.message.contains("1h") && d.message.contains("15min"),
+        "{}",
+        d.message
+    );
+    assert_eq!(
+        at(d, "producer timeout"),
+        (
+            "transaction.timeout.ms=3600000",
+            "producer.properties:4:1".into()
+        )
+    );
+    assert_eq!(
+        at(d, "broker maximum"),
+        (
+            "transaction.max.timeout.ms=900000",
+            "server.properties:2:1".into()
+        )
+    );
+
+    // FG104: the settlements consumer reads uncommitted records of an exactly-once sink.
+    let d = find("FG104");
+    assert!(
+        d.message.contains("isolation.level=read_uncommitted"),
+        "{}",
+        d.message
+    );
+    assert_eq!(
+        at(d, "isolation level"),
+        (
+            "isolation.level=read_uncommitted",
+            "settlements-consumer.properties:3:1".into()
+        )
+    );
+
+    // FG301: `state.backend` is a prefix of `state.backend.incremental`.
+    let d = find("FG301");
+    assert!(
+        d.message
+            .contains("`state.backend` is a prefix of `state.backend.incremental`"),
+        "{}",
+        d.message
+    );
+    assert_eq!(
+        at(d, "state.backend"),
+        ("state.backend: rocksdb", "flink-conf.yaml:6:1".into())
+    );
+    assert_eq!(
+        at(d, "state.backend.incremental"),
+        (
+            "state.backend.incremental: true",
+            "flink-conf.yaml:7:1".into()
+        )
+    );
+
+    // Every finding carries its fix, and renders against the files it came from.
+    for d in &findings {
+        assert!(d.help.is_some(), "{d:#?}");
+    }
+    assert!(rendered.contains("producer.properties"), "{rendered}");
+    assert!(rendered.contains("flink-conf.yaml"), "{rendered}");
+}
+
+#[test]
+fn hand_built_plan_fixed_files_are_clean() {
+    let mut sources = Sources::default();
+    let packs = PackSet::load(&mut sources, &[]).expect("built-in packs load");
+    let mut plan = hand_built_plan(&mut sources);
+    let fixed = |doc: &mut Document, key: &str, value: &str| {
+        let origin = doc.entry(key).map(|e| e.origin.clone()).unwrap();
+        doc.set(key, Value::Str(value.into()), origin);
+    };
+    let job = &mut plan.jobs[0];
+    fixed(
+        job.doc_mut(DocKind::Producer),
+        "transaction.timeout.ms",
+        "900000",
+    );
+    fixed(
+        job.doc_mut(DocKind::Downstream),
+        "isolation.level",
+        "read_committed",
+    );
+    let flink = job.doc_mut(DocKind::Flink);
+    let origin = flink.remove("state.backend").unwrap().origin;
+    flink.set("state.backend.type", Value::Str("rocksdb".into()), origin);
+    let findings = flinkgen::check::check(&plan, &packs);
+    assert!(
+        findings.is_empty(),
+        "{}",
+        flinkgen::diag::render_human(&findings, &sources, false)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c) Organisation packs: assertions
+// ---------------------------------------------------------------------------------------------
+
+const ACME_PACK: &str = r#"pack "acme" version="1.0.0" layer="organisation" {
+    doc "ACME's constraints on streaming jobs."
+    rule "prod-exactly-once" {
+        doc "Production jobs write exactly-once: our ledgers cannot absorb duplicates."
+        when "job.environment == 'prod'"
+        assert "job.delivery == 'exactly-once'"
+        severity "error"
+        message "production jobs must be exactly-once"
+        about "job" "delivery"
+    }
+}
+"#;
+
+#[test]
+fn organisation_pack_assertion() {
+    let dir = policy_dir(&[("acme.kdl", ACME_PACK)]);
+    let policies = || vec![dir.path().to_path_buf()];
+    let at_least_once = base_with(r#"delivery "exactly-once""#, r#"delivery "at-least-once""#);
+
+    let c = compile_with(&at_least_once, policies());
+    assert_eq!(codes(&c), ["acme/prod-exactly-once"], "\n{}", show(&c));
+    let d = &c.findings[0];
+    assert_eq!(d.severity, Severity::Error);
+    assert_eq!(
+        d.message,
+        "job `payment-authorizations`: production jobs must be exactly-once"
+    );
+    // The profile's value …
+    assert_eq!(
+        label(&c.sources, d, "delivery set here"),
+        r#""at-least-once""#
+    );
+    let profile_label = d
+        .labels
+        .iter()
+        .find(|l| l.text == "delivery set here")
+        .unwrap();
+    assert!(
+        c.sources
+            .get(profile_label.span.file)
+            .name
+            .ends_with("profile.kdl")
+    );
+    // … and the rule that it breaks, in the pack file.
+    let rule_label = d
+        .labels
+        .iter()
+        .find(|l| l.text == "required by acme@1.0.0")
+        .unwrap_or_else(|| panic!("no rule label in {d:#?}"));
+    assert!(
+        c.sources
+            .get(rule_label.span.file)
+            .name
+            .ends_with("acme.kdl"),
+        "{}",
+        c.sources.get(rule_label.span.file).name
+    );
+    assert_eq!(c.sources.snippet(rule_label.span), "assert");
+    assert!(
+        c.sources
+            .location(rule_label.span)
+            .ends_with("acme.kdl:6:9"),
+        "{}",
+        c.sources.location(rule_label.span)
+    );
+
+    // Not firing: a production job that is exactly-once, and a staging job that is not.
+    let c = compile_with(BASE, policies());
+    assert!(c.findings.is_empty(), "\n{}", show(&c));
+    let staging = at_least_once.replace(r#"environment "prod""#, r#"environment "staging""#);
+    let c = compile_with(&staging, policies());
+    assert!(c.findings.is_empty(), "\n{}", show(&c));
+}
+
+/// ACME_PACK limited to jobs by one `applies` selector.
+fn acme_pack_applying(selector: &str) -> String {
+    ACME_PACK.replace(
+        "    rule \"prod-exactly-once\"",
+        &format!("    applies {selector}\n    rule \"prod-exactly-once\""),
+    )
+}
+
+fn assert_acme_fires_only_where_selected(selected: &str, not_selected: &str) {
+    let at_least_once = base_with(r#"delivery "exactly-once""#, r#"delivery "at-least-once""#);
+    let dir = policy_dir(&[("acme.kdl", &acme_pack_applying(selected))]);
+    let c = compile_with(&at_least_once, vec![dir.path().to_path_buf()]);
+    assert!(
+        c.plan.packs.iter().any(|p| p.name == "acme"),
+        "the pack applies to the job"
+    );
+    assert_eq!(codes(&c), ["acme/prod-exactly-once"], "\n{}", show(&c));
+    let dir = policy_dir(&[("acme.kdl", &acme_pack_applying(not_selected))]);
+    let c = compile_with(&at_least_once, vec![dir.path().to_path_buf()]);
+    assert!(c.findings.is_empty(), "\n{}", show(&c));
+}
+
+#[test]
+fn organisation_pack_assertion_selected_by_version() {
+    assert_acme_fires_only_where_selected(r#"flink="1.20""#, r#"flink="2.0""#);
+}
+
+#[test]
+
+fn organisation_pack_assertion_selected_by_cloud() {
+    // r6gd.4xlarge is an AWS instance type.
+    assert_acme_fires_only_where_selected(r#"cloud="aws""#, r#"cloud="gcp""#);
+}
+
+// ---------------------------------------------------------------------------------------------
+// (d) Organisation packs: two rules of one layer disagree
+// ---------------------------------------------------------------------------------------------
+
+fn timeout_pack(name: &str, value: &str) -> String {
+    format!(
+        r#"pack "{name}" version="1.0.0" layer="organisation" {{
+    rule "checkpoint-timeout" {{
+        doc "How long a checkpoint may take."
+        set "flink" "@checkpoint-timeout" "{value}" type="duration"
+    }}
+}}
+"#
+    )
+}
+
+#[test]
+fn same_layer_conflict_is_an_input_error() {
+    let a = timeout_pack("acme", "5min");
+    let b = timeout_pack("acme-streaming", "7min");
+    let dir = policy_dir(&[("acme.kdl", &a), ("acme-streaming.kdl", &b)]);
+    let Err((errors, sources)) = try_compile_with(BASE, vec![dir.path().to_path_buf()]) else {
+        panic!("two organisation packs setting one key differently must not compile");
+    };
+    let rendered = flinkgen::diag::render_human(&errors.0, &sources, false);
+    let d = errors
+        .0
+        .iter()
+        .find(|d| d.message.contains("execution.checkpointing.timeout"))
+        .unwrap_or_else(|| panic!("no conflict diagnostic:\n{rendered}"));
+    assert_eq!(d.severity, Severity::Error);
+    assert!(d.message.contains("organisation"), "{}", d.message);
+    let files: Vec<&str> = d
+        .labels
+        .iter()
+        .map(|l| sources.get(l.span.file).name.as_str())
+        .collect();
+    assert_eq!(files.len(), 2, "{rendered}");
+    assert!(files.iter().any(|f| f.ends_with("/acme.kdl")), "{files:?}");
+    assert!(
+        files.iter().any(|f| f.ends_with("/acme-streaming.kdl")),
+        "{files:?}"
+    );
+    let texts = snippets(&sources, d);
+    assert!(
+        texts.contains(&r#"set "flink" "@checkpoint-timeout" "5min" type="duration""#),
+        "{texts:?}"
+    );
+    assert!(
+        texts.contains(&r#"set "flink" "@checkpoint-timeout" "7min" type="duration""#),
+        "{texts:?}"
+    );
+
+    // Two rules of one pack disagreeing are the same error.
+    let one = format!(
+        "{}{}",
+        a.trim_end().trim_end_matches('}'),
+        r#"    rule "slow-storage" {
+        doc "Our object store is slow."
+        set "flink" "@checkpoint-timeout" "7min" type="duration"
+    }
+}
+"#
+    );
+    let dir = policy_dir(&[("acme.kdl", &one)]);
+    let Err((errors, sources)) = try_compile_with(BASE, vec![dir.path().to_path_buf()]) else {
+        panic!("two rules of one pack setting one key differently must not compile");
+    };
+    let d = errors
+        .0
+        .iter()
+        .find(|d| d.message.contains("execution.checkpointing.timeout"))
+        .expect("conflict diagnostic");
+    let texts = snippets(&sources, d);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[0].contains("\"5min\"") && texts[1].contains("\"7min\""),
+        "{texts:?}"
+    );
+
+    // Two packs that agree are fine, and their value wins over the practice default.
+    let b = timeout_pack("acme-streaming", "5min");
+    let dir = policy_dir(&[("acme.kdl", &a), ("acme-streaming.kdl", &b)]);
+    let c = compile_with(BASE, vec![dir.path().to_path_buf()]);
+    assert_eq!(
+        c.plan.jobs[0]
+            .get(DocKind::Flink, "execution.checkpointing.timeout")
+            .map(|e| e.value.clone()),
+        Some(Value::Millis(300_000))
+    );
+}
