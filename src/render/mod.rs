@@ -490,14 +490,26 @@ fn broker_entries(c: &ClusterPlan) -> Vec<(String, String, String, bool)> {
         .collect()
 }
 
+/// The comment above a proposed setting: what it was and which jobs need it.
 fn note(c: &ClusterPlan, key: &str, proposed: bool) -> Option<String> {
-    proposed.then(|| match c.current.get(key) {
-        Some(v) => format!(
-            "proposed by flinkgen (was {}): see `flinkgen explain` on the cluster",
-            v.kafka_text()
-        ),
-        None => "proposed by flinkgen: see `flinkgen explain` on the cluster".to_string(),
-    })
+    if !proposed {
+        return None;
+    }
+    let jobs = match c.proposed.entry(key).map(|e| &e.origin) {
+        Some(crate::plan::Origin::Model { inputs, .. }) => inputs
+            .iter()
+            .map(|i| i.name.trim_start_matches("job ").to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    };
+    let was = c
+        .current
+        .get(key)
+        .map_or_else(|| "the Kafka default".to_string(), Value::kafka_text);
+    Some(format!(
+        "proposed by flinkgen for job(s) {jobs} (now {was}); `flinkgen explain` shows why"
+    ))
 }
 
 fn render_cluster(c: &ClusterPlan, env: &Environment<'_>) -> Result<Unit, Diagnostic> {
