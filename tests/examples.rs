@@ -42,7 +42,7 @@ fn every_example_builds_cleanly_and_matches_its_snapshot() {
 
 #[test]
 fn explain_names_the_origin_of_every_value_of_an_example() {
-    let ex = common::root().join("examples/orders-enrichment.kdl");
+    let ex = std::path::PathBuf::from("examples/orders-enrichment.kdl");
     let c = common::compiled(&[&ex]);
     let keys = vec![
         "transaction.timeout.ms".to_string(),

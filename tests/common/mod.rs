@@ -11,9 +11,11 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The examples: every file and directory directly under examples/, each one build.
+/// The examples: every file and directory directly under examples/, each one build. Paths are
+/// relative to the crate root (the tests' working directory), so snapshots do not depend on
+/// where the repository is checked out.
 pub fn examples() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
+    let mut v: Vec<PathBuf> = std::fs::read_dir("examples")
         .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
     v.retain(|p| p.is_dir() || p.extension().is_some_and(|e| e == "kdl"));
