@@ -20,26 +20,24 @@ fn env() -> &'static Environment<'static> {
     })
 }
 
-/// Evaluate `expr` against `ctx` (a JSON object of `job`, `cluster`, `flink`, …).
-pub fn eval(expr: &str, ctx: &serde_json::Value) -> Result<serde_json::Value, String> {
+fn run(expr: &str, ctx: &serde_json::Value) -> Result<minijinja::Value, String> {
     let compiled = env()
         .compile_expression(expr)
         .map_err(|e| format!("cannot compile `{expr}`: {}", plain(&e)))?;
-    let v = compiled
+    compiled
         .eval(minijinja::Value::from(minijinja::value::Serde(ctx)))
-        .map_err(|e| format!("cannot evaluate `{expr}`: {}", plain(&e)))?;
+        .map_err(|e| format!("cannot evaluate `{expr}`: {}", plain(&e)))
+}
+
+/// Evaluate `expr` against `ctx` (a JSON object of `job`, `cluster`, `flink`, …).
+pub fn eval(expr: &str, ctx: &serde_json::Value) -> Result<serde_json::Value, String> {
+    let v = run(expr, ctx)?;
     serde_json::to_value(&v).map_err(|e| format!("`{expr}` gave a value that is not data: {e}"))
 }
 
 /// Evaluate a condition; anything but a true boolean is false, errors are reported.
 pub fn truthy(expr: &str, ctx: &serde_json::Value) -> Result<bool, String> {
-    let compiled = env()
-        .compile_expression(expr)
-        .map_err(|e| format!("cannot compile `{expr}`: {}", plain(&e)))?;
-    let v = compiled
-        .eval(minijinja::Value::from(minijinja::value::Serde(ctx)))
-        .map_err(|e| format!("cannot evaluate `{expr}`: {}", plain(&e)))?;
-    Ok(v.is_true())
+    Ok(run(expr, ctx)?.is_true())
 }
 
 fn plain(e: &minijinja::Error) -> String {
