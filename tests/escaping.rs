@@ -34,7 +34,7 @@ proptest! {
     #[test]
     fn yaml_scalars_round_trip_as_strings(s in "\\PC{0,40}", ctl in "[\\n\\r\\t\"':#{}\\[\\],&*!|>%@`-]{0,4}") {
         let s = format!("{ctl}{s}{ctl}");
-        let text = format!("k: {}\n", yaml_scalar(&s, true));
+        let text = format!("k: {}\n", yaml_scalar(&s));
         prop_assert_eq!(&parse_yaml(&text)["k"], &serde_json::Value::String(s));
     }
 }
@@ -51,7 +51,7 @@ fn values_that_look_like_other_types_stay_strings() {
         "true", "False", "yes", "no", "on", "null", "~", "1.20", "0x1F", "1e3", "12:30", "-",
         ".inf", "",
     ] {
-        let text = format!("k: {}\n", yaml_scalar(s, true));
+        let text = format!("k: {}\n", yaml_scalar(s));
         assert_eq!(
             parse_yaml(&text)["k"],
             serde_json::Value::String(s.into()),

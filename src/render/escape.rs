@@ -1,10 +1,10 @@
 //! Escaping by format. Every value that reaches an output passes through one of these; no
 //! template pastes a raw string.
 
-/// A YAML scalar: plain when that reads back as the same string, double-quoted otherwise.
-/// `force_string` quotes values that YAML would read as a number, boolean or null.
-pub fn yaml_scalar(s: &str, force_string: bool) -> String {
-    if plain_safe(s) && !(force_string && yaml_would_retype(s)) {
+/// A YAML string scalar: plain when every YAML reader reads it back as the same string,
+/// double-quoted otherwise.
+pub fn yaml_scalar(s: &str) -> String {
+    if plain_safe(s) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len() + 2);
@@ -27,33 +27,19 @@ pub fn yaml_scalar(s: &str, force_string: bool) -> String {
     out
 }
 
-/// Plain scalars limited to a conservative alphabet: no indicators, no spaces at the ends.
+/// Plain scalars limited to a conservative alphabet, and never a word or number form that a
+/// YAML 1.1 reader (go-yaml v2: kubectl, Helm) or a YAML 1.2 reader would take for a boolean,
+/// null or number. Anything starting with a digit or sign is quoted: `1_000`, `0b1`, `12:30`
+/// and `1e3` are numbers to some reader.
 fn plain_safe(s: &str) -> bool {
+    const WORDS: [&str; 12] = [
+        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", ".inf", ".nan",
+    ];
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "._/-+@".contains(c))
-        && !s.starts_with(['-', '@', '.'])
-        && !matches!(
-            s,
-            "~" | "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
-        )
-        && !s.eq_ignore_ascii_case("yes")
-        && !s.eq_ignore_ascii_case("no")
-        && !s.eq_ignore_ascii_case("on")
-        && !s.eq_ignore_ascii_case("off")
-}
-
-/// Whether a plain scalar would be read as something other than a string (YAML 1.1 or 1.2).
-fn yaml_would_retype(s: &str) -> bool {
-    let t = s.trim_start_matches(['+', '-']);
-    t.parse::<f64>().is_ok()
-        || t.starts_with("0x")
-        || t.starts_with("0o")
-        || t == ".inf"
-        || t == ".nan"
-        || t.chars()
-            .all(|c| c.is_ascii_digit() || c == '_' || c == ':')
-            && t.chars().any(|c| c.is_ascii_digit())
+        && !s.starts_with(|c: char| c.is_ascii_digit() || "-+.@".contains(c))
+        && !WORDS.iter().any(|w| s.eq_ignore_ascii_case(w))
 }
 
 /// A `.properties` key or value, escaped as `java.util.Properties.store` does, with every
@@ -118,12 +104,14 @@ mod tests {
 
     #[test]
     fn yaml_quotes_only_when_needed() {
-        assert_eq!(yaml_scalar("rocksdb", false), "rocksdb");
-        assert_eq!(yaml_scalar("s3://bucket/x", false), "\"s3://bucket/x\"");
-        assert_eq!(yaml_scalar("1.20", true), "\"1.20\"");
-        assert_eq!(yaml_scalar("true", false), "\"true\"");
-        assert_eq!(yaml_scalar("a\nb: c", false), "\"a\\nb: c\"");
-        assert_eq!(yaml_scalar("", false), "\"\"");
+        assert_eq!(yaml_scalar("rocksdb"), "rocksdb");
+        assert_eq!(yaml_scalar("s3://bucket/x"), "\"s3://bucket/x\"");
+        assert_eq!(yaml_scalar("1.20"), "\"1.20\"");
+        assert_eq!(yaml_scalar("y"), "\"y\"");
+        assert_eq!(yaml_scalar("320m"), "\"320m\"");
+        assert_eq!(yaml_scalar("true"), "\"true\"");
+        assert_eq!(yaml_scalar("a\nb: c"), "\"a\\nb: c\"");
+        assert_eq!(yaml_scalar(""), "\"\"");
     }
 
     #[test]

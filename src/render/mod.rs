@@ -56,7 +56,7 @@ pub fn environment(dir: Option<&Path>) -> Result<Environment<'static>, Diagnosti
             }),
             minijinja::value::ValueKind::Number => Ok(v.to_string()),
             minijinja::value::ValueKind::String => {
-                Ok(escape::yaml_scalar(v.as_str().unwrap_or_default(), true))
+                Ok(escape::yaml_scalar(v.as_str().unwrap_or_default()))
             }
             other => Err(Error::new(
                 ErrorKind::InvalidOperation,
@@ -65,7 +65,7 @@ pub fn environment(dir: Option<&Path>) -> Result<Environment<'static>, Diagnosti
         }
     });
     env.add_filter("yaml_string", |v: minijinja::Value| {
-        escape::yaml_scalar(&scalar_text(&v), true)
+        escape::yaml_scalar(&scalar_text(&v))
     });
     env.add_filter("prop_key", |v: String| escape::properties(&v, true));
     env.add_filter("prop_value", |v: String| escape::properties(&v, false));
