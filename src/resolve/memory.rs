@@ -346,3 +346,157 @@ mod tests {
         assert!(e.contains("exceed configured Total Flink Memory"), "{e}");
     }
 }
+
+/// The resolved JobManager memory components, in bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JmMemory {
+    pub heap: u64,
+    pub off_heap: u64,
+    pub metaspace: u64,
+    pub overhead: u64,
+    /// Whether `-XX:MaxDirectMemorySize` is set (jobmanager.memory.enable-jvm-direct-memory-limit).
+    pub direct_limit: bool,
+}
+
+impl JmMemory {
+    pub fn total_flink(&self) -> u64 {
+        self.heap + self.off_heap
+    }
+    pub fn total_process(&self) -> u64 {
+        self.total_flink() + self.metaspace + self.overhead
+    }
+}
+
+/// Derive the JobManager memory as Flink does (JobManagerFlinkMemoryUtils + ProcessMemoryUtils).
+pub fn derive_jm(o: &MemoryOptions<'_>) -> Result<JmMemory, String> {
+    let off_heap = o.size_or("jobmanager.memory.off-heap.size", 128 * MIB)?;
+    let ms = o.size_or("jobmanager.memory.jvm-metaspace.size", 256 * MIB)?;
+    let (ov_min, ov_max, ov_f) =
+        o.range("jobmanager.memory.jvm-overhead", 192 * MIB, 1 << 30, 0.1)?;
+    let direct_limit = o
+        .raw("jobmanager.memory.enable-jvm-direct-memory-limit")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let heap_cfg = if o.is_set("jobmanager.memory.heap.size") {
+        o.size("jobmanager.memory.heap.size")?
+    } else {
+        None
+    };
+    let flink_size = if o.is_set("jobmanager.memory.flink.size") {
+        o.size("jobmanager.memory.flink.size")?
+    } else {
+        None
+    };
+    let process = if o.is_set("jobmanager.memory.process.size") {
+        o.size("jobmanager.memory.process.size")?
+    } else {
+        None
+    };
+    let from_flink = |f: u64| -> Result<u64, String> {
+        if f < off_heap {
+            return Err(format!(
+                "The configured Total Flink Memory ({}) is less than the configured Off-heap Memory ({}).",
+                units::flink_memory(f),
+                units::flink_memory(off_heap)
+            ));
+        }
+        Ok(f - off_heap)
+    };
+    let (heap, flink_total) = if let Some(h) = heap_cfg {
+        let total = h + off_heap;
+        if let Some(f) = flink_size {
+            if f != total {
+                return Err(format!(
+                    "Sum of the configured JVM Heap Memory ({}) and the configured or default Off-heap Memory ({}) exceeds the configured Total Flink Memory ({}). Please, make the configuration consistent or configure only one option: either JVM Heap or Total Flink Memory.",
+                    units::flink_memory(h),
+                    units::flink_memory(off_heap),
+                    units::flink_memory(f)
+                ));
+            }
+        }
+        (h, total)
+    } else if let Some(f) = flink_size {
+        (from_flink(f)?, f)
+    } else if let Some(p) = process {
+        let ov = clamp(multiply(p, ov_f), ov_min, ov_max);
+        if ms + ov > p {
+            return Err(format!(
+                "Sum of configured JVM Metaspace ({}) and JVM Overhead ({}) exceed configured Total Process Memory ({}).",
+                units::flink_memory(ms),
+                units::flink_memory(ov),
+                units::flink_memory(p)
+            ));
+        }
+        let f = p - ms - ov;
+        return Ok(JmMemory {
+            heap: from_flink(f)?,
+            off_heap,
+            metaspace: ms,
+            overhead: ov,
+            direct_limit,
+        });
+    } else {
+        return Err("Either required fine-grained memory (jobmanager.memory.heap.size), or Total Flink Memory size (Key: 'jobmanager.memory.flink.size'), or Total Process Memory size (Key: 'jobmanager.memory.process.size') need to be configured explicitly.".into());
+    };
+    let ov = match process {
+        Some(p) => {
+            if p < flink_total + ms {
+                return Err(format!(
+                    "The configured Total Process Memory size ({}) is less than the sum of the derived Total Flink Memory size ({}) and the configured or default JVM Metaspace size ({}).",
+                    units::flink_memory(p),
+                    units::flink_memory(flink_total),
+                    units::flink_memory(ms)
+                ));
+            }
+            let ov = p - flink_total - ms;
+            if ov < ov_min || ov > ov_max {
+                return Err(format!(
+                    "Derived JVM Overhead size ({}) is not in configured JVM Overhead range [{}, {}].",
+                    units::flink_memory(ov),
+                    units::flink_memory(ov_min),
+                    units::flink_memory(ov_max)
+                ));
+            }
+            ov
+        }
+        None => clamp(
+            multiply(flink_total + ms, ov_f / (1.0 - ov_f)),
+            ov_min,
+            ov_max,
+        ),
+    };
+    Ok(JmMemory {
+        heap,
+        off_heap,
+        metaspace: ms,
+        overhead: ov,
+        direct_limit,
+    })
+}
+
+#[cfg(test)]
+mod jm_tests {
+    use super::*;
+
+    fn jm(pairs: &[(&str, &str)]) -> Result<JmMemory, String> {
+        let config: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let defaults = BTreeMap::new();
+        derive_jm(&MemoryOptions {
+            config: &config,
+            defaults: &defaults,
+        })
+    }
+
+    #[test]
+    fn matches_flinks_jobmanager_examples() {
+        // ../shared/reference/flink.md §1.5
+        let m =
+            jm(&[("jobmanager.memory.process.size", "1600m")]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((m.overhead, m.heap), (192 << 20, 1 << 30));
+        let m = jm(&[("jobmanager.memory.process.size", "2g")]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((m.overhead, m.heap), (214_748_368, 1_530_082_096));
+        assert!(jm(&[]).is_err());
+    }
+}
