@@ -185,7 +185,8 @@ fn policy_dir(packs: &[(&str, &str)]) -> tempfile::TempDir {
 /// with the catalog, so a new check without a fixture fails the suite.
 const COVERED: &[&str] = &[
     "FG101", "FG102", "FG103", "FG104", "FG105", "FG106", "FG107", "FG108", "FG201", "FG202",
-    "FG203", "FG301", "FG302", "FG303", "FG304", "FG305", "FG306",
+    "FG203", "FG204", "FG205", "FG206", "FG207", "FG208", "FG209", "FG210", "FG211", "FG301",
+    "FG302", "FG303", "FG304", "FG305", "FG306",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -473,11 +474,34 @@ fn fg108_cluster_needs_broker_change() {
 
 #[test]
 fn fg201_flink_rejects_memory() {
-    // Managed 0.95 + network 0.1 of total Flink memory leaves a negative task heap.
-    let c = compile(&base_with_job_lines(
-        r#"override "flink" "taskmanager.memory.managed.fraction" "0.95""#,
-    ));
+    // A fraction outside [0, 1): Flink refuses the range itself.
+    let line = r#"override "flink" "taskmanager.memory.network.fraction" "1.5""#;
+    let c = compile(&base_with_job_lines(line));
     let d = fired_once(&c, "FG201");
+    assert!(
+        d.message.contains("Inconsistently configured"),
+        "{}",
+        d.message
+    );
+    assert_eq!(
+        label(&c.sources, d, "taskmanager.memory.network.fraction"),
+        line
+    );
+    quiet(&compile(BASE), "FG201");
+    quiet(
+        &compile(&base_with_job_lines(
+            r#"override "flink" "taskmanager.memory.network.fraction" "0.2""#,
+        )),
+        "FG201",
+    );
+}
+
+#[test]
+fn fg210_memory_components_do_not_add_up() {
+    // Managed 0.95 + network 0.1 of total Flink memory leaves a negative task heap.
+    let line = r#"override "flink" "taskmanager.memory.managed.fraction" "0.95""#;
+    let c = compile(&base_with_job_lines(line));
+    let d = fired_once(&c, "FG210");
     assert!(
         d.message.contains("exceed configured Total Flink Memory"),
         "{}",
@@ -485,15 +509,146 @@ fn fg201_flink_rejects_memory() {
     );
     assert_eq!(
         label(&c.sources, d, "taskmanager.memory.managed.fraction"),
-        r#"override "flink" "taskmanager.memory.managed.fraction" "0.95""#
+        line
     );
-
-    quiet(&compile(BASE), "FG201");
+    quiet(&c, "FG201");
+    quiet(&compile(BASE), "FG210");
     quiet(
         &compile(&base_with_job_lines(
             r#"override "flink" "taskmanager.memory.managed.fraction" "0.7""#,
         )),
-        "FG201",
+        "FG210",
+    );
+}
+
+#[test]
+fn fg204_jvm_overhead_outside_range() {
+    // Process 16 GiB and total Flink 10 GiB leave 5.75 GiB of overhead, above the 1 GiB maximum.
+    let c = compile(&base_with_job_lines(
+        "override \"kubernetes\" \"taskmanager.memory\" \"16Gi\"\n    override \"flink\" \"taskmanager.memory.flink.size\" \"10g\"",
+    ));
+    let d = fired_once(&c, "FG204");
+    assert!(
+        d.message.contains("not in configured JVM Overhead range"),
+        "{}",
+        d.message
+    );
+    quiet(&compile(BASE), "FG204");
+    // 15 GiB of total Flink leaves 768 MiB: inside the range.
+    quiet(
+        &compile(&base_with_job_lines(
+            "override \"kubernetes\" \"taskmanager.memory\" \"16Gi\"\n    override \"flink\" \"taskmanager.memory.flink.size\" \"15g\"",
+        )),
+        "FG204",
+    );
+}
+
+#[test]
+fn fg205_metaspace_and_overhead_exceed_process() {
+    let c = compile(&base_with_job_lines(
+        "override \"kubernetes\" \"taskmanager.memory\" \"16Gi\"\n    override \"flink\" \"taskmanager.memory.jvm-metaspace.size\" \"16g\"",
+    ));
+    let d = fired_once(&c, "FG205");
+    assert!(
+        d.message.contains("Sum of configured JVM Metaspace"),
+        "{}",
+        d.message
+    );
+    quiet(&compile(BASE), "FG205");
+    quiet(
+        &compile(&base_with_job_lines(
+            r#"override "flink" "taskmanager.memory.jvm-metaspace.size" "512m""#,
+        )),
+        "FG205",
+    );
+}
+
+#[test]
+fn fg206_task_heap_per_slot_below_floor() {
+    // 1 GiB over 16 slots is 64 MiB per slot, below the 256 MiB floor.
+    let line = r#"override "flink" "taskmanager.memory.task.heap.size" "1g""#;
+    let c = compile(&base_with_job_lines(line));
+    let d = fired_once(&c, "FG206");
+    assert_eq!(
+        label(&c.sources, d, "taskmanager.memory.task.heap.size"),
+        line
+    );
+    quiet(&compile(BASE), "FG206");
+    quiet(
+        &compile(&base_with_job_lines(
+            r#"override "flink" "taskmanager.memory.task.heap.size" "4g""#,
+        )),
+        "FG206",
+    );
+}
+
+#[test]
+fn fg207_managed_per_slot_too_small_for_rocksdb() {
+    let line = r#"override "flink" "taskmanager.memory.managed.size" "1g""#;
+    let c = compile(&base_with_job_lines(line));
+    let d = fired_once(&c, "FG207");
+    assert_eq!(
+        label(&c.sources, d, "taskmanager.memory.managed.size"),
+        line
+    );
+    quiet(&compile(BASE), "FG207");
+    // The same memory with heap state is fine: the floor is for RocksDB.
+    quiet(
+        &compile(
+            &base_with("backend=\"rocksdb\"", "backend=\"hashmap\"")
+                .replace("    instance", &format!("    {line}\n    instance")),
+        ),
+        "FG207",
+    );
+}
+
+#[test]
+fn fg208_no_rocksdb_headroom() {
+    let c = compile(&base_with_job_lines(
+        "override \"flink\" \"taskmanager.memory.jvm-overhead.min\" \"512m\"\n    override \"flink\" \"taskmanager.memory.jvm-overhead.max\" \"512m\"",
+    ));
+    let d = fired_once(&c, "FG208");
+    assert!(d.message.contains("headroom"), "{}", d.message);
+    quiet(&compile(BASE), "FG208");
+}
+
+#[test]
+fn fg209_state_does_not_fit_local_disk() {
+    // 10 TiB over two r6gd.4xlarge nodes (950 GB NVMe each) cannot fit.
+    let c = compile(&base_with("size=\"120GiB\"", "size=\"10TiB\""));
+    let d = fired_once(&c, "FG209");
+    assert_eq!(label(&c.sources, d, "state size"), "\"10TiB\"");
+    assert!(d.message.contains("local disk"), "{}", d.message);
+    quiet(&compile(BASE), "FG209");
+    // More nodes spread the state: 16 nodes hold 640 GiB each × 2.5… still too much; 64 nodes fit.
+    quiet(
+        &compile(&base_with("size=\"120GiB\"", "size=\"10TiB\"").replace(
+            "instance \"r6gd.4xlarge\"",
+            "instance \"r6gd.4xlarge\" count=64",
+        )),
+        "FG209",
+    );
+}
+
+#[test]
+fn fg211_network_memory_below_estimate() {
+    // 16 slots × one all-to-all exchange at parallelism 32 need 72 MiB of buffers.
+    let c = compile(&base_with_job_lines(
+        "override \"flink\" \"taskmanager.memory.network.min\" \"64m\"\n    override \"flink\" \"taskmanager.memory.network.max\" \"64m\"",
+    ));
+    let d = fired_once(&c, "FG211");
+    assert!(
+        d.message.contains("below the estimated need"),
+        "{}",
+        d.message
+    );
+    quiet(&compile(BASE), "FG211");
+    // A job with no exchanges needs no buffers beyond Flink's minimum.
+    quiet(
+        &compile(&base_with_job_lines(
+            "exchanges 0\n    override \"flink\" \"taskmanager.memory.network.min\" \"64m\"\n    override \"flink\" \"taskmanager.memory.network.max\" \"64m\"",
+        )),
+        "FG211",
     );
 }
 

@@ -85,6 +85,8 @@ pub struct JobProfile {
     pub state: Option<State>,
     pub throughput: Option<Throughput>,
     pub parallelism: Option<Parallelism>,
+    /// The job's network exchanges (keyBy, rebalance …), for the network buffer estimate.
+    pub exchanges: Option<Exchanges>,
     /// Source topics (repeatable node).
     #[serde(default)]
     pub source: Vec<Topic>,
@@ -184,6 +186,23 @@ pub struct Throughput {
     pub records_per_second: u64,
     /// Average serialized record size.
     pub record_size: Size,
+}
+
+/// Network exchanges between operators: how many, and their fan-in/fan-out where known
+/// (all-to-all exchanges such as keyBy connect every subtask: fan-in = fan-out = parallelism).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-args" = ["count"], "x-kdl-example" = "exchanges 2 fan-in=48 fan-out=48"))]
+pub struct Exchanges {
+    /// Number of exchanges in the job graph (a chain of operators without exchanges has none).
+    #[schemars(range(min = 0, max = 1000))]
+    pub count: u32,
+    /// Input channels per receiving subtask (default: the parallelism).
+    #[schemars(range(min = 1, max = 32768))]
+    pub fan_in: Option<u32>,
+    /// Output subpartitions per sending subtask (default: the parallelism).
+    #[schemars(range(min = 1, max = 32768))]
+    pub fan_out: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

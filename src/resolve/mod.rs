@@ -6,6 +6,7 @@
 //! transaction timeline → rules and overrides for the Kafka documents. Then every cluster's
 //! jobs are reconciled into one proposed broker change per cluster.
 
+pub mod budget;
 pub mod checkpoint;
 pub mod cluster;
 pub mod context;
@@ -208,10 +209,13 @@ fn job(
         Err(d) => errors.push(d),
     }
     deployment(&cx, &mut plan);
-    if let Err(d) = sizing::size(&cx, &mut plan) {
-        errors.push(d);
-        return Err(errors);
-    }
+    let sized = match sizing::size(&cx, &mut plan) {
+        Ok(sized) => sized,
+        Err(d) => {
+            errors.push(d);
+            return Err(errors);
+        }
+    };
     jobmanager(&cx, &mut plan);
     checkpoint::derive(&cx, &mut plan);
     let early = [DocKind::Flink, DocKind::K8s];
@@ -225,6 +229,7 @@ fn job(
     ) {
         errors.extend(e);
     }
+    budget::derive(&cx, &mut plan, sized.parallelism, sized.slots);
     memory_facts(&mut plan);
     if let Err(d) = kafka::derive(&cx, &mut plan) {
         errors.push(d);
@@ -556,27 +561,18 @@ fn memory_facts(plan: &mut JobPlan) {
     let process = m.total_process();
     let steps = vec![
         format!(
-            "process {} (taskmanager.memory.process.size)",
+            "Flink's own derivation of the written config: process {}",
             human_size(process)
         ),
-        format!(
-            "JVM overhead = process × fraction, clamped = {}",
-            human_size(m.overhead)
-        ),
+        format!("JVM overhead = {}", human_size(m.overhead)),
         format!("metaspace = {}", human_size(m.metaspace)),
         format!(
             "total Flink = process − metaspace − overhead = {}",
             human_size(m.total_flink())
         ),
-        format!(
-            "managed = total Flink × managed fraction = {}",
-            human_size(m.managed)
-        ),
-        format!(
-            "network = total Flink × network fraction, clamped = {}",
-            human_size(m.network)
-        ),
-        format!("task heap = the rest = {}", human_size(m.task_heap)),
+        format!("managed = {}", human_size(m.managed)),
+        format!("network = {}", human_size(m.network)),
+        format!("task heap = {}", human_size(m.task_heap)),
         format!(
             "JVM: -Xmx{} -XX:MaxDirectMemorySize={}",
             m.jvm_heap(),
