@@ -403,15 +403,15 @@ pub fn derive_jm(o: &MemoryOptions<'_>) -> Result<JmMemory, String> {
     };
     let (heap, flink_total) = if let Some(h) = heap_cfg {
         let total = h + off_heap;
-        if let Some(f) = flink_size {
-            if f != total {
-                return Err(format!(
-                    "Sum of the configured JVM Heap Memory ({}) and the configured or default Off-heap Memory ({}) exceeds the configured Total Flink Memory ({}). Please, make the configuration consistent or configure only one option: either JVM Heap or Total Flink Memory.",
-                    units::flink_memory(h),
-                    units::flink_memory(off_heap),
-                    units::flink_memory(f)
-                ));
-            }
+        if let Some(f) = flink_size
+            && f != total
+        {
+            return Err(format!(
+                "Sum of the configured JVM Heap Memory ({}) and the configured or default Off-heap Memory ({}) exceeds the configured Total Flink Memory ({}). Please, make the configuration consistent or configure only one option: either JVM Heap or Total Flink Memory.",
+                units::flink_memory(h),
+                units::flink_memory(off_heap),
+                units::flink_memory(f)
+            ));
         }
         (h, total)
     } else if let Some(f) = flink_size {
