@@ -7,6 +7,8 @@
 //! checks read only the Plan. `hand_built_plan_*` builds a Plan from existing config files, the
 //! way a `lint` command will.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -40,7 +42,7 @@ job "payment-authorizations" {
     throughput records-per-second=30000 record-size="800B"
     source "requests" topic="payments.auth-requests" partitions=32 format="avro-confluent"
     sink "decisions" topic="payments.auth-decisions" partitions=32 format="avro-confluent"
-    checkpoint interval="20s"
+    checkpoint interval="1min"
     recovery max-downtime="15min" restorable-for="14d"
     instance "r6gd.4xlarge"
     kubernetes namespace="payments" image="registry.acme.internal/flink/payments:1.20.1" \
@@ -184,7 +186,8 @@ fn policy_dir(packs: &[(&str, &str)]) -> tempfile::TempDir {
 /// Every code a fixture below covers. `catalog_has_a_fixture_for_every_code` keeps it in step
 /// with the catalog, so a new check without a fixture fails the suite.
 const COVERED: &[&str] = &[
-    "FG101", "FG102", "FG103", "FG104", "FG105", "FG106", "FG107", "FG108", "FG201", "FG202",
+    "FG101", "FG102", "FG103", "FG104", "FG105", "FG106", "FG107", "FG108", "FG109", "FG110",
+    "FG111", "FG112", "FG113", "FG114", "FG115", "FG116", "FG117", "FG118", "FG201", "FG202",
     "FG203", "FG204", "FG205", "FG206", "FG207", "FG208", "FG209", "FG210", "FG211", "FG301",
     "FG302", "FG303", "FG304", "FG305", "FG306",
 ];
@@ -195,8 +198,14 @@ const COVERED: &[&str] = &[
 
 #[test]
 fn base_profile_is_clean() {
+    // Clean but for the connector 3.x reminder (info) that every exactly-once 3.x job gets.
     let c = compile(BASE);
-    assert!(c.findings.is_empty(), "base has findings:\n{}", show(&c));
+    let codes: Vec<_> = c
+        .findings
+        .iter()
+        .filter_map(|f| f.code.as_deref())
+        .collect();
+    assert_eq!(codes, ["FG118"], "base has findings:\n{}", show(&c));
     assert_eq!(c.plan.jobs.len(), 1);
     assert_eq!(c.plan.clusters.len(), 1);
 }
@@ -283,7 +292,7 @@ fn fg102_recovery_outlasts_transaction() {
     assert_eq!(label(&c.sources, d, "timeout"), "900000");
     let help = d.help.as_deref().unwrap_or_default();
     assert!(
-        help.contains("transaction.max.timeout.ms=3720000"),
+        help.contains("transaction.max.timeout.ms=3960000"),
         "help names the proposed broker setting: {help}"
     );
     quiet(&c, "FG101"); // the producer was clamped, not left above the maximum
@@ -450,7 +459,7 @@ fn fg108_cluster_needs_broker_change() {
     assert_eq!(d.severity, Severity::Warning);
     assert!(
         d.message
-            .contains("transaction.max.timeout.ms=3720000 (now 900000)"),
+            .contains("transaction.max.timeout.ms=3960000 (now 900000)"),
         "{}",
         d.message
     );
@@ -462,7 +471,7 @@ fn fg108_cluster_needs_broker_change() {
             .get("transaction.max.timeout.ms")
             .map(Value::kafka_text)
             .as_deref(),
-        Some("3720000")
+        Some("3960000")
     );
 
     quiet(&compile(BASE), "FG108");
@@ -1175,7 +1184,7 @@ fn organisation_pack_assertion() {
 
     // Not firing: a production job that is exactly-once, and a staging job that is not.
     let c = compile_with(BASE, policies());
-    assert!(c.findings.is_empty(), "\n{}", show(&c));
+    quiet(&c, "acme/prod-exactly-once");
     let staging = at_least_once.replace(r#"environment "prod""#, r#"environment "staging""#);
     let c = compile_with(&staging, policies());
     assert!(c.findings.is_empty(), "\n{}", show(&c));
@@ -1304,5 +1313,167 @@ fn same_layer_conflict_is_an_input_error() {
             .get(DocKind::Flink, "execution.checkpointing.timeout")
             .map(|e| e.value.clone()),
         Some(Value::Millis(300_000))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// FG109–FG118: exactly-once costs, limits and versions
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn fg109_lingering_transaction_stalls_readers() {
+    // Two hours of downtime push the timeout past the 2 h policy cap (the broker allows 2 h).
+    let c = compile(
+        &base_with("max-downtime=\"15min\"", "max-downtime=\"3h\"").replace("7200000", "21600000"),
+    );
+    let d = fired_once(&c, "FG109");
+    assert!(d.message.contains("read_committed"), "{}", d.message);
+    quiet(&compile(BASE), "FG109");
+}
+
+#[test]
+fn fg110_timeline_beyond_kafka_int32() {
+    let c = compile(&base_with("max-downtime=\"15min\"", "max-downtime=\"30d\""));
+    let d = fired_once(&c, "FG110");
+    assert!(d.message.contains("int32"), "{}", d.message);
+    quiet(&compile(BASE), "FG110");
+}
+
+#[test]
+fn fg111_transactional_ids_fill_broker_memory() {
+    // 32 subtasks, a checkpoint every second, 15 days of expiration: 41 M IDs.
+    let c = compile(&base_with("interval=\"1min\"", "interval=\"1s\""));
+    let d = fired_once(&c, "FG111");
+    assert!(d.message.contains("estimate"), "{}", d.message);
+    assert!(
+        snippets(&c.sources, d).contains(&"\"1s\""),
+        "{:?}",
+        snippets(&c.sources, d)
+    );
+    // The base keeps 32 × 15 d ÷ 1 min ≈ 0.7 M IDs (≈ 264 MiB): within the 512 MiB budget.
+    quiet(&compile(BASE), "FG111");
+}
+
+#[test]
+fn fg112_kafka_4_transaction_protocol() {
+    let c = compile(&base_with("version=\"3.8\"", "version=\"4.0\"").replace(
+        "deployment \"strimzi\" version=\"0.45.1\"",
+        "deployment \"strimzi\" version=\"0.47.0\"",
+    ));
+    fired_once(&c, "FG112");
+    quiet(&compile(BASE), "FG112");
+}
+
+#[test]
+fn fg113_delivery_timeout_below_linger_plus_request() {
+    let line = r#"override "producer" "delivery.timeout.ms" "20000""#;
+    let c = compile(&base_with_job_lines(line));
+    let d = fired_once(&c, "FG113");
+    assert_eq!(label(&c.sources, d, "delivery timeout"), line);
+    quiet(&compile(BASE), "FG113");
+    quiet(
+        &compile(&base_with_job_lines(
+            r#"override "producer" "delivery.timeout.ms" "30000""#,
+        )),
+        "FG113",
+    );
+}
+
+#[test]
+fn fg114_record_larger_than_size_chain() {
+    let c = compile(&base_with("record-size=\"800B\"", "record-size=\"2MiB\""));
+    let found = fired(&c, "FG114");
+    assert_eq!(found.len(), 2, "producer and broker limits: {}", show(&c));
+    quiet(&compile(BASE), "FG114");
+    // Raising both limits above the record clears it.
+    quiet(
+        &compile(
+            &base_with("record-size=\"800B\"", "record-size=\"2MiB\"")
+                .replace("    broker \"min.insync.replicas\" 2", "    broker \"min.insync.replicas\" 2\n    broker \"message.max.bytes\" 4194304")
+                .replace("    instance", "    override \"producer\" \"max.request.size\" \"4194304\"\n    instance"),
+        ),
+        "FG114",
+    );
+}
+
+#[test]
+fn fg115_strimzi_forbidden_broker_key() {
+    let c = compile(&base_with(
+        "    broker \"min.insync.replicas\" 2",
+        "    broker \"min.insync.replicas\" 2\n    broker \"ssl.client.auth\" \"required\"",
+    ));
+    let d = fired_once(&c, "FG115");
+    assert_eq!(label(&c.sources, d, "dropped by Strimzi"), "\"required\"");
+    // The fragment leaves it out; the exception list stays in.
+    let units = common::units(&c);
+    let fragment = units
+        .iter()
+        .flat_map(|u| &u.files)
+        .find(|f| f.path.ends_with("strimzi-kafka.yaml"))
+        .map(|f| f.contents.clone())
+        .unwrap_or_default();
+    assert!(!fragment.contains("ssl.client.auth"), "{fragment}");
+    quiet(&compile(BASE), "FG115");
+    quiet(
+        &compile(&base_with(
+            "    broker \"min.insync.replicas\" 2",
+            "    broker \"min.insync.replicas\" 2\n    broker \"ssl.cipher.suites\" \"TLS_AES_256_GCM_SHA384\"",
+        )),
+        "FG115",
+    );
+}
+
+#[test]
+fn fg116_producer_id_expires_before_delivery_timeout() {
+    let c = compile(&base_with(
+        "    broker \"min.insync.replicas\" 2",
+        "    broker \"min.insync.replicas\" 2\n    broker \"producer.id.expiration.ms\" 60000",
+    ));
+    let d = fired_once(&c, "FG116");
+    assert_eq!(label(&c.sources, d, "producer ID expiration"), "60000");
+    quiet(&compile(BASE), "FG116");
+}
+
+#[test]
+fn fg117_transactional_id_prefix_collision() {
+    // job "a-b" sink "c" and job "a" sink "b-c" both become prod-payments-a-b-c.
+    let second = BASE
+        .split("job \"payment-authorizations\"")
+        .nth(1)
+        .unwrap_or_default();
+    let two = format!(
+        "{}job \"a-b\"{}\njob \"a\"{}",
+        BASE.split("job \"payment-authorizations\"")
+            .next()
+            .unwrap_or_default(),
+        second.replace("sink \"decisions\"", "sink \"c\""),
+        second.replace("sink \"decisions\"", "sink \"b-c\"")
+    );
+    let c = compile(&two);
+    let d = fired_once(&c, "FG117");
+    assert!(d.message.contains("prod-payments-a-b-c"), "{}", d.message);
+    // Each prefix is labelled at the profile values it is made of (environment, job, sink).
+    let sinks: Vec<&str> = d
+        .labels
+        .iter()
+        .filter(|l| l.text == "one sink" || l.text == "the other")
+        .map(|l| c.sources.snippet(l.span))
+        .collect();
+    assert!(
+        sinks.contains(&"\"c\"") && sinks.contains(&"\"b-c\""),
+        "{sinks:?}"
+    );
+    quiet(&compile(BASE), "FG117");
+}
+
+#[test]
+fn fg118_connector_3_default_prefix() {
+    fired_once(&compile(BASE), "FG118");
+    quiet(
+        &compile(&base_with(
+            "delivery \"exactly-once\"",
+            "delivery \"at-least-once\"",
+        )),
+        "FG118",
     );
 }

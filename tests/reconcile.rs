@@ -99,8 +99,9 @@ fn one_proposal_satisfies_every_job_on_the_cluster() {
     );
     let (_dir2, path2) = common::profile(&applied);
     let c2 = common::compiled(&[&path2]);
+    // Only the connector 3.x reminder (info) remains.
     assert!(
-        c2.findings.is_empty(),
+        c2.findings.iter().all(|f| f.severity == flinkgen::diag::Severity::Info),
         "{}",
         render_human(&c2.findings, &c2.sources, false)
     );

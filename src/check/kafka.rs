@@ -6,7 +6,7 @@ use crate::plan::{DocKind, Plan, Value};
 use crate::resolve::cluster::effective_number;
 use crate::units::human_duration;
 
-pub static CHECKS: [CheckDef; 8] = [
+pub static CHECKS: [CheckDef; 18] = [
     CheckDef {
         code: "FG101",
         name: "transaction-timeout-above-broker-max",
@@ -78,6 +78,96 @@ pub static CHECKS: [CheckDef; 8] = [
         why: "Broker settings are shared and owned by the cluster's team, so flinkgen never changes them silently: the jobs stay within the current settings (with findings) until the proposal is applied.",
         fix: "review clusters/<cluster>/ (proposed settings) with the cluster's owners and apply them, then record them in the cluster profile",
         run: cluster_needs_change,
+    },
+    CheckDef {
+        code: "FG109",
+        name: "lingering-transaction-stalls-readers",
+        severity: Severity::Warning,
+        summary: "Policy: an abandoned transaction could hold back read_committed readers for longer than the policy allows.",
+        why: "A read_committed consumer stops at the last stable offset: after a crash, every record behind an open transaction waits until the transaction commits or times out — up to transaction.timeout.ms.",
+        fix: "shorten the checkpoint timeout, tolerable failures or expected downtime, or raise the policy cap if the readers can wait",
+        run: lingering_transaction,
+    },
+    CheckDef {
+        code: "FG110",
+        name: "timeline-beyond-kafka-int32",
+        severity: Severity::Error,
+        summary: "The transaction timeline exceeds Kafka's int32 limit for transaction.timeout.ms (about 24.8 days).",
+        why: "Kafka stores transaction timeouts as int32 milliseconds: no setting can keep a transaction open that long, so flinkgen clamps the value and the rest of the recovery window is unprotected.",
+        fix: "shorten the expected downtime or the checkpoint timeout × tolerable failures",
+        run: timeline_beyond_int32,
+    },
+    CheckDef {
+        code: "FG111",
+        name: "transactional-ids-fill-broker-memory",
+        severity: Severity::Warning,
+        summary: "Policy: the transactional IDs the cluster keeps for its exactly-once jobs (estimated) exceed the policy's memory budget.",
+        why: "With the INCREMENTING naming strategy every checkpoint of every sink subtask creates a new transactional ID, and the broker keeps each one in memory until transactional.id.expiration.ms passes (estimate: about 0.4 KB of heap per idle ID).",
+        fix: "use the POOLING naming strategy (connector 4.0+, Kafka 3.0+), a longer checkpoint interval, or a shorter transactional.id.expiration.ms that still covers the restore window",
+        run: transactional_id_memory,
+    },
+    CheckDef {
+        code: "FG112",
+        name: "kafka-4-transaction-protocol-recovery-issue",
+        severity: Severity::Warning,
+        summary: "An exactly-once job writes to Kafka 4.x, where the transaction protocol v2 bumps the producer epoch on every transaction.",
+        why: "With transaction.version=2 finalized, Flink's KafkaSink has a known recovery failure at producer-epoch rollover (FLINK-40689, open as of 2026-06).",
+        fix: "keep the cluster's transaction.version at 1 until the connector fix is released, or follow FLINK-40689 before finalizing 4.0 features",
+        run: kafka4_transaction_protocol,
+    },
+    CheckDef {
+        code: "FG113",
+        name: "delivery-timeout-below-linger-plus-request",
+        severity: Severity::Error,
+        summary: "The producer's explicit delivery.timeout.ms is below linger.ms + request.timeout.ms.",
+        why: "Kafka's producer refuses the configuration at construction (ConfigException) when delivery.timeout.ms was set explicitly.",
+        fix: "raise delivery.timeout.ms to at least linger.ms + request.timeout.ms, or leave it at the default",
+        run: delivery_timeout,
+    },
+    CheckDef {
+        code: "FG114",
+        name: "record-larger-than-size-chain",
+        severity: Severity::Error,
+        summary: "The job's record size does not fit the producer's max.request.size or the broker's message.max.bytes.",
+        why: "A record above max.request.size fails in the client (RecordTooLargeException); a batch above the broker's message.max.bytes is refused by the broker (MESSAGE_TOO_LARGE).",
+        fix: "raise producer max.request.size and the broker's message.max.bytes (and the topic's max.message.bytes) together, above the largest record",
+        run: size_chain,
+    },
+    CheckDef {
+        code: "FG115",
+        name: "strimzi-forbidden-broker-key",
+        severity: Severity::Warning,
+        summary: "A broker setting of a Strimzi cluster uses a key Strimzi manages itself; Strimzi drops it silently.",
+        why: "Strimzi filters listener, security, node identity and storage keys out of spec.kafka.config with only a log warning: the setting never reaches the brokers.",
+        fix: "configure it through the Kafka resource's own fields (listeners, authentication, KafkaNodePool …); flinkgen leaves it out of strimzi-kafka.yaml",
+        run: strimzi_forbidden,
+    },
+    CheckDef {
+        code: "FG116",
+        name: "producer-id-expires-before-delivery-timeout",
+        severity: Severity::Warning,
+        summary: "The broker's producer.id.expiration.ms is shorter than the producer's delivery.timeout.ms.",
+        why: "If a producer ID expires while a batch is still being retried, the broker forgets its sequence numbers and a retried batch can be written twice.",
+        fix: "keep producer.id.expiration.ms (broker, Kafka 3.4+) above the producers' delivery.timeout.ms",
+        run: producer_id_expiration,
+    },
+    CheckDef {
+        code: "FG117",
+        name: "transactional-id-prefix-collision",
+        severity: Severity::Error,
+        summary: "Two exactly-once sinks on one cluster use the same transactional-id prefix.",
+        why: "Their producers fence each other: each start aborts the other's open transactions (ProducerFencedException), and committed data of one sink can be lost.",
+        fix: "rename one job or sink so that `<environment>-<cluster>-<job>-<sink>` differs",
+        run: prefix_collision,
+    },
+    CheckDef {
+        code: "FG118",
+        name: "connector-3-default-prefix",
+        severity: Severity::Info,
+        summary: "Kafka connector 3.x: KafkaSink silently falls back to the shared prefix `kafka-sink` if the job code does not set one.",
+        why: "Every job that forgets setTransactionalIdPrefix shares `kafka-sink` and fences the others; connector 4.0 made the prefix mandatory for exactly-once.",
+        fix: "make sure the job passes transactional-id-prefix from kafka/sink-<sink>.properties to setTransactionalIdPrefix (README shows the code)",
+        run: connector3_default_prefix,
     },
 ];
 
@@ -359,6 +449,394 @@ fn cluster_needs_change(plan: &Plan, f: &mut Findings) {
                 label_origin(d, &cur.origin, "current setting");
             }
             label_cluster(d, c);
+        }
+    }
+}
+
+fn ms_fact(job: &crate::plan::JobPlan, name: &str) -> Option<u64> {
+    job.fact(name)?.value.as_i64().map(|v| v.max(0) as u64)
+}
+
+fn lingering_transaction(plan: &Plan, f: &mut Findings) {
+    for job in &plan.jobs {
+        let (Some(t), Some(cap)) = (
+            job.get(DocKind::Producer, "transaction.timeout.ms"),
+            ms_fact(job, "policy-max-lingering-transaction"),
+        ) else {
+            continue;
+        };
+        let Some(tv) = t.value.as_i64() else { continue };
+        if tv as u64 > cap {
+            let d = f.add(format!(
+                "job `{}`: an abandoned transaction can hold back read_committed readers of its sink topics for up to {} (policy cap {})",
+                job.name,
+                human_duration(tv as u64),
+                human_duration(cap)
+            ));
+            label_origin(d, &t.origin, "transaction timeout");
+            label_job(d, job);
+        }
+    }
+}
+
+fn timeline_beyond_int32(plan: &Plan, f: &mut Findings) {
+    for job in &plan.jobs {
+        let Some(need) = job.fact("transaction-needed") else {
+            continue;
+        };
+        let Some(n) = need.value.as_i64() else {
+            continue;
+        };
+        if n > i64::from(i32::MAX) {
+            let d = f.add(format!(
+                "job `{}`: a transaction may need to stay open {}, beyond Kafka's limit of {} (int32 milliseconds): the timeout is clamped",
+                job.name,
+                human_duration(n as u64),
+                human_duration(i32::MAX as u64)
+            ));
+            label_origin(d, &need.origin, "adds up to the worst case");
+            label_job(d, job);
+        }
+    }
+}
+
+/// Estimated idle transactional IDs of one job (INCREMENTING: one per sink subtask per checkpoint).
+fn transactional_ids(job: &crate::plan::JobPlan, expiration_ms: u64) -> u64 {
+    let Some(sink) = job.doc(DocKind::Sink) else {
+        return 0;
+    };
+    let flink = job.doc(DocKind::Flink);
+    let parallelism = flink
+        .and_then(|d| d.get("parallelism.default"))
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
+        .max(1) as u64;
+    let interval = flink
+        .and_then(|d| d.get("execution.checkpointing.interval"))
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        .max(0) as u64;
+    if interval == 0 {
+        return 0;
+    }
+    let incrementing_sinks = job
+        .sinks
+        .iter()
+        .filter(|t| {
+            sink.get(&format!("{}.transactional-id-prefix", t.name))
+                .is_some()
+        })
+        .filter(|t| {
+            sink.get(&format!("{}.transaction-naming-strategy", t.name))
+                .and_then(Value::as_str)
+                != Some("POOLING")
+        })
+        .count() as u64;
+    incrementing_sinks * parallelism * expiration_ms.div_ceil(interval)
+}
+
+fn transactional_id_memory(plan: &Plan, f: &mut Findings) {
+    const BYTES_PER_ID: u64 = 400;
+    for c in &plan.clusters {
+        let Some(expiration) = effective_number(c, "transactional.id.expiration.ms") else {
+            continue;
+        };
+        let jobs: Vec<_> = plan.jobs.iter().filter(|j| j.cluster == c.name).collect();
+        let ids: u64 = jobs
+            .iter()
+            .map(|j| transactional_ids(j, expiration as u64))
+            .sum();
+        let Some(cap) = jobs
+            .iter()
+            .filter_map(|j| j.fact_i64("policy-max-transactional-id-memory"))
+            .min()
+        else {
+            continue;
+        };
+        let bytes = ids * BYTES_PER_ID;
+        if bytes > cap as u64 {
+            let d = f.add(format!(
+                "cluster `{}` keeps an estimated {ids} idle transactional IDs of its exactly-once jobs (≈ {} of broker heap at ~0.4 KB each, an estimate), above the policy's {}",
+                c.name,
+                crate::units::human_size(bytes),
+                crate::units::human_size(cap as u64)
+            ));
+            for j in jobs
+                .iter()
+                .filter(|j| transactional_ids(j, expiration as u64) > 0)
+            {
+                if let Some(e) = j.get(DocKind::Flink, "execution.checkpointing.interval") {
+                    label_origin(
+                        d,
+                        &e.origin,
+                        &format!("job {}: one ID per subtask per checkpoint", j.name),
+                    );
+                }
+            }
+            label_cluster(d, c);
+        }
+    }
+}
+
+fn kafka4_transaction_protocol(plan: &Plan, f: &mut Findings) {
+    for job in &plan.jobs {
+        let eos = job.fact_str("delivery") == Some("exactly-once") && !job.sinks.is_empty();
+        let v = job.fact_str("kafka-version").unwrap_or("0");
+        if eos && v.starts_with('4') {
+            let d = f.add(format!(
+                "job `{}` writes exactly-once to Kafka {v}: with transaction.version=2 the connector has a known recovery failure at producer-epoch rollover (FLINK-40689)",
+                job.name
+            ));
+            if let Some(e) = job.fact("kafka-version") {
+                label_origin(d, &e.origin, "Kafka version");
+            }
+            label_job(d, job);
+        }
+    }
+}
+
+/// A producer setting: the job's value, else the Kafka version's documented default.
+fn producer_number(job: &crate::plan::JobPlan, key: &str) -> Option<i64> {
+    if let Some(v) = job
+        .get(DocKind::Producer, key)
+        .and_then(|e| e.value.as_i64())
+    {
+        return Some(v);
+    }
+    crate::policy::kafka_model::model(job.fact_str("kafka-version")?)?
+        .producer
+        .get(key)?
+        .default_number()
+}
+
+fn delivery_timeout(plan: &Plan, f: &mut Findings) {
+    for job in &plan.jobs {
+        let Some(explicit) = job.get(DocKind::Producer, "delivery.timeout.ms") else {
+            continue;
+        };
+        let (Some(dt), Some(linger), Some(request)) = (
+            explicit.value.as_i64(),
+            producer_number(job, "linger.ms"),
+            producer_number(job, "request.timeout.ms"),
+        ) else {
+            continue;
+        };
+        if dt < linger + request {
+            let d = f.add(format!(
+                "job `{}`: delivery.timeout.ms {dt} is below linger.ms {linger} + request.timeout.ms {request}: the producer refuses to start",
+                job.name
+            ));
+            label_origin(d, &explicit.origin, "delivery timeout");
+            for k in ["linger.ms", "request.timeout.ms"] {
+                if let Some(e) = job.get(DocKind::Producer, k) {
+                    label_origin(d, &e.origin, k);
+                }
+            }
+            label_job(d, job);
+        }
+    }
+}
+
+fn size_chain(plan: &Plan, f: &mut Findings) {
+    for job in &plan.jobs {
+        if job.sinks.is_empty() {
+            continue;
+        }
+        let Some(record) = job.fact("record-size") else {
+            continue;
+        };
+        let Some(r) = record.value.as_i64().filter(|r| *r > 0) else {
+            continue;
+        };
+        if let Some(max_request) = producer_number(job, "max.request.size")
+            && r > max_request {
+                let d = f.add(format!("job `{}`: records of {r} bytes exceed the producer's max.request.size {max_request}", job.name));
+                label_origin(d, &record.origin, "record size");
+                if let Some(e) = job.get(DocKind::Producer, "max.request.size") {
+                    label_origin(d, &e.origin, "max.request.size");
+                }
+                label_job(d, job);
+            }
+        let Some(cluster) = plan.cluster(&job.cluster) else {
+            continue;
+        };
+        if let Some(broker_max) = effective_number(cluster, "message.max.bytes")
+            && r > broker_max {
+                let d = f.add(format!(
+                    "job `{}`: records of {r} bytes exceed cluster `{}`'s message.max.bytes {broker_max}",
+                    job.name, cluster.name
+                ));
+                label_origin(d, &record.origin, "record size");
+                if let Some(e) = cluster.current.entry("message.max.bytes") {
+                    label_origin(d, &e.origin, "broker limit");
+                }
+                label_job(d, job);
+            }
+    }
+}
+
+/// Key prefixes Strimzi manages itself and drops from spec.kafka.config, with the exceptions it
+/// allows (strimzi-kafka-operator KafkaClusterSpec FORBIDDEN_PREFIXES / _EXCEPTIONS).
+pub const STRIMZI_FORBIDDEN_PREFIXES: &[&str] = &[
+    "listeners",
+    "advertised.",
+    "broker.",
+    "listener.",
+    "host.name",
+    "port",
+    "inter.broker.listener.name",
+    "sasl.",
+    "ssl.",
+    "security.",
+    "password.",
+    "log.dir",
+    "zookeeper.connect",
+    "zookeeper.set.acl",
+    "zookeeper.ssl",
+    "zookeeper.clientCnxnSocket",
+    "authorizer.",
+    "super.user",
+    "cruise.control.metrics.topic",
+    "cruise.control.metrics.reporter.bootstrap.servers",
+    "node.id",
+    "process.roles",
+    "controller.",
+    "metadata.log.dir",
+    "zookeeper.metadata.migration.enable",
+    "client.quota.callback.static.",
+    "prometheus.metrics.reporter.",
+    "cordoned.log.dirs",
+];
+const STRIMZI_EXCEPTIONS: &[&str] = &[
+    "zookeeper.connection.timeout.ms",
+    "sasl.server.max.receive.size",
+    "ssl.cipher.suites",
+    "ssl.protocol",
+    "ssl.enabled.protocols",
+    "ssl.secure.random.implementation",
+    "cruise.control.metrics.topic.num.partitions",
+    "cruise.control.metrics.topic.replication.factor",
+    "cruise.control.metrics.topic.retention.ms",
+    "cruise.control.metrics.topic.auto.create.retries",
+    "cruise.control.metrics.topic.auto.create.timeout.ms",
+    "cruise.control.metrics.topic.min.insync.replicas",
+    "broker.session.timeout.ms",
+    "broker.heartbeat.interval.ms",
+    "controller.socket.timeout.ms",
+    "controller.quorum.election.backoff.max.ms",
+    "controller.quorum.election.timeout.ms",
+    "controller.quorum.fetch.timeout.ms",
+];
+
+/// Whether Strimzi drops this key from spec.kafka.config.
+pub fn strimzi_forbids(key: &str) -> bool {
+    !STRIMZI_EXCEPTIONS.contains(&key)
+        && STRIMZI_FORBIDDEN_PREFIXES
+            .iter()
+            .any(|p| key.starts_with(p))
+}
+
+fn strimzi_forbidden(plan: &Plan, f: &mut Findings) {
+    for c in &plan.clusters {
+        if c.fact_str("deployment") != Some("strimzi") {
+            continue;
+        }
+        for (key, e) in c.current.sorted() {
+            if strimzi_forbids(key) {
+                let d = f.add(format!("cluster `{}`: Strimzi manages `{key}` itself and drops it from spec.kafka.config", c.name));
+                label_origin(d, &e.origin, "dropped by Strimzi");
+                label_cluster(d, c);
+            }
+        }
+    }
+}
+
+fn producer_id_expiration(plan: &Plan, f: &mut Findings) {
+    for job in &plan.jobs {
+        if job.sinks.is_empty() || job.fact_str("delivery") == Some("none") {
+            continue;
+        }
+        let Some(cluster) = plan.cluster(&job.cluster) else {
+            continue;
+        };
+        let (Some(expiration), Some(delivery)) = (
+            effective_number(cluster, "producer.id.expiration.ms"),
+            producer_number(job, "delivery.timeout.ms"),
+        ) else {
+            continue;
+        };
+        if expiration < delivery {
+            let d = f.add(format!(
+                "job `{}`: cluster `{}` expires producer IDs after {}, before the producer's delivery timeout {}",
+                job.name,
+                cluster.name,
+                human_duration(expiration as u64),
+                human_duration(delivery as u64)
+            ));
+            if let Some(e) = cluster.current.entry("producer.id.expiration.ms") {
+                label_origin(d, &e.origin, "producer ID expiration");
+            }
+            if let Some(e) = job.get(DocKind::Producer, "delivery.timeout.ms") {
+                label_origin(d, &e.origin, "delivery timeout");
+            }
+            label_job(d, job);
+        }
+    }
+}
+
+fn prefix_collision(plan: &Plan, f: &mut Findings) {
+    // (cluster, prefix) → first (job, sink, origin). A map keeps this linear in the fleet size.
+    let mut seen: std::collections::HashMap<(String, String), (&str, &str, &crate::plan::Origin)> =
+        std::collections::HashMap::new();
+    for job in &plan.jobs {
+        let Some(sink) = job.doc(DocKind::Sink) else {
+            continue;
+        };
+        for t in &job.sinks {
+            let Some(e) = sink.entry(&format!("{}.transactional-id-prefix", t.name)) else {
+                continue;
+            };
+            let Some(prefix) = e.value.as_str() else {
+                continue;
+            };
+            match seen.get(&(job.cluster.clone(), prefix.to_string())) {
+                Some((other_job, other_sink, other_origin)) => {
+                    let d = f.add(format!(
+                        "job `{}` sink `{}` and job `{other_job}` sink `{other_sink}` share the transactional-id prefix `{prefix}` on cluster `{}`: they fence each other",
+                        job.name, t.name, job.cluster
+                    ));
+                    label_origin(d, other_origin, "one sink");
+                    label_origin(d, &e.origin, "the other");
+                    label_job(d, job);
+                }
+                None => {
+                    seen.insert(
+                        (job.cluster.clone(), prefix.to_string()),
+                        (&job.name, &t.name, &e.origin),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn connector3_default_prefix(plan: &Plan, f: &mut Findings) {
+    for job in &plan.jobs {
+        let eos = job.fact_str("delivery") == Some("exactly-once") && !job.sinks.is_empty();
+        if eos
+            && job
+                .fact_str("connector-version")
+                .is_some_and(|v| v.starts_with("3."))
+        {
+            let d = f.add(format!(
+                "job `{}`: with connector {} KafkaSink uses the shared prefix `kafka-sink` unless the job calls setTransactionalIdPrefix with the generated prefix",
+                job.name,
+                job.fact_str("connector-version").unwrap_or("3.x")
+            ));
+            if let Some(e) = job.fact("connector-version") {
+                label_origin(d, &e.origin, "connector");
+            }
+            label_job(d, job);
         }
     }
 }

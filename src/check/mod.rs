@@ -14,6 +14,7 @@ use crate::plan::{ClusterPlan, JobPlan, Origin, Plan};
 use crate::policy::PackSet;
 
 pub use assertions::run as run_assertions;
+pub use kafka::strimzi_forbids;
 
 /// One entry of the rule catalog.
 pub struct CheckDef {

@@ -565,6 +565,11 @@ fn render_cluster(c: &ClusterPlan, env: &Environment<'_>) -> Result<Unit, Diagno
     let every = kv(&|_| true);
     match deployment {
         "strimzi" => {
+            // Strimzi drops the keys it manages itself (finding FG115): leave them out.
+            let strimzi: Vec<Kv> = kv(&|_| true)
+                .into_iter()
+                .filter(|e| !crate::check::strimzi_forbids(&e.key))
+                .collect();
             let api_version = if crate::resolve::context::version_lt(dv, "1.0.0") {
                 "kafka.strimzi.io/v1beta2"
             } else {
@@ -575,7 +580,7 @@ fn render_cluster(c: &ClusterPlan, env: &Environment<'_>) -> Result<Unit, Diagno
                 contents: render(
                     env,
                     "strimzi-kafka.yaml",
-                    context! { cluster => c.name.as_str(), version => dv, api_version, entries => Serde(every), proposed => !c.proposed.entries.is_empty() },
+                    context! { cluster => c.name.as_str(), version => dv, api_version, entries => Serde(strimzi), proposed => !c.proposed.entries.is_empty() },
                 )?,
             });
         }

@@ -273,6 +273,28 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
         }
     };
     plan.set_fact("restorable-for", Value::Millis(restore), restore_origin);
+
+    // Policy thresholds of the exactly-once checks travel in the plan.
+    let (cap, cap_in) = cx.param_ms("kafka.max-lingering-transaction", 7_200_000);
+    plan.set_fact(
+        "policy-max-lingering-transaction",
+        Value::Millis(cap),
+        Origin::Model {
+            model: "policy".into(),
+            steps: vec!["kafka.max-lingering-transaction".into()],
+            inputs: cap_in.into_iter().collect(),
+        },
+    );
+    let (mem, mem_in) = cx.param_size("kafka.max-transactional-id-memory", 512 << 20);
+    plan.set_fact(
+        "policy-max-transactional-id-memory",
+        Value::Bytes(mem),
+        Origin::Model {
+            model: "policy".into(),
+            steps: vec!["kafka.max-transactional-id-memory".into()],
+            inputs: mem_in.into_iter().collect(),
+        },
+    );
     Ok(())
 }
 
