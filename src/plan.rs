@@ -307,6 +307,8 @@ pub struct ClusterPlan {
     pub current: Document,
     /// Changes flinkgen proposes so that its jobs work; empty for managed clusters.
     pub proposed: Document,
+    /// Settings of existing topics, by topic name (`retention.ms`, `min.insync.replicas` …).
+    pub topics: BTreeMap<String, Document>,
     pub facts: BTreeMap<String, Fact>,
     pub head: Option<Span>,
 }

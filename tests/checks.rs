@@ -31,6 +31,7 @@ cluster "payments" {
     broker "transactional.id.expiration.ms" 1296000000   // 15 days
     broker "min.insync.replicas" 2
     broker "default.replication.factor" 3
+    topic "payments.auth-requests" retention="21d" replication=3
 }
 
 job "payment-authorizations" {
@@ -187,9 +188,9 @@ fn policy_dir(packs: &[(&str, &str)]) -> tempfile::TempDir {
 /// with the catalog, so a new check without a fixture fails the suite.
 const COVERED: &[&str] = &[
     "FG101", "FG102", "FG103", "FG104", "FG105", "FG106", "FG107", "FG108", "FG109", "FG110",
-    "FG111", "FG112", "FG113", "FG114", "FG115", "FG116", "FG117", "FG118", "FG201", "FG202",
-    "FG203", "FG204", "FG205", "FG206", "FG207", "FG208", "FG209", "FG210", "FG211", "FG301",
-    "FG302", "FG303", "FG304", "FG305", "FG306",
+    "FG111", "FG112", "FG113", "FG114", "FG115", "FG116", "FG117", "FG118", "FG119", "FG120",
+    "FG121", "FG201", "FG202", "FG203", "FG204", "FG205", "FG206", "FG207", "FG208", "FG209",
+    "FG210", "FG211", "FG301", "FG302", "FG303", "FG304", "FG305", "FG306",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1476,4 +1477,91 @@ fn fg118_connector_3_default_prefix() {
         )),
         "FG118",
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// FG119–FG121: transaction naming and source retention
+// ---------------------------------------------------------------------------------------------
+
+/// The base moved to Flink 2.2 with connector 5.0 (which has TransactionNamingStrategy).
+fn base_on_connector_5() -> String {
+    base_with(
+        "flink version=\"1.20\" operator=\"1.15\"",
+        "flink version=\"2.2\" operator=\"1.15\"",
+    )
+    .replace("connector=\"3.4.0\"", "connector=\"5.0.0\"")
+}
+
+#[test]
+fn fg119_pooling_preconditions_unmet() {
+    let asked = "    transactions naming=\"pooling\"\n    instance";
+    let c = compile(&base_on_connector_5().replace("    instance", asked));
+    let d = fired_once(&c, "FG119");
+    assert!(
+        d.message.contains("acls-granted") && d.message.contains("serializer-exposes-topics"),
+        "{}",
+        d.message
+    );
+    assert_eq!(label(&c.sources, d, "POOLING"), "\"pooling\"");
+    // On connector 3.x the connector itself is missing.
+    let c = compile(&base_with(
+        "    instance",
+        "    transactions naming=\"pooling\" acls-granted=#true serializer-exposes-topics=#true\n    instance",
+    ));
+    assert!(
+        fired_once(&c, "FG119")
+            .message
+            .contains("connector 4.0 or later")
+    );
+    // Confirmed on connector 5.0 and Kafka 3.8: fine, and the sink is configured for POOLING.
+    let ok = base_on_connector_5().replace("    instance", "    transactions naming=\"pooling\" acls-granted=#true serializer-exposes-topics=#true\n    instance");
+    let c = compile(&ok);
+    quiet(&c, "FG119");
+    let sink = c.plan.jobs[0]
+        .get(DocKind::Sink, "decisions.transaction-naming-strategy")
+        .map(|e| e.value.clone());
+    assert_eq!(sink, Some(Value::Str("POOLING".into())));
+}
+
+#[test]
+fn fg120_pooling_is_one_way() {
+    let ok = base_on_connector_5().replace("    instance", "    transactions naming=\"pooling\" acls-granted=#true serializer-exposes-topics=#true\n    instance");
+    let c = compile(&ok);
+    let d = fired_once(&c, "FG120");
+    assert!(d.message.contains("FLINK-40626"), "{}", d.message);
+    quiet(&compile(&base_on_connector_5()), "FG120");
+}
+
+#[test]
+fn two_phase_commit_is_refused_with_the_reason() {
+    let (_dir, path) = common::profile(&base_with(
+        "    instance",
+        "    transactions two-phase-commit=#true\n    instance",
+    ));
+    let err = flinkgen::app::compile(&common::options(&[&path]))
+        .err()
+        .map(|(e, _)| e.0)
+        .unwrap_or_default();
+    assert_eq!(err.len(), 1, "{err:?}");
+    assert!(
+        err[0].message.contains("KIP-939")
+            && err[0].help.as_deref().unwrap_or("").contains("FLIP-319"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn fg121_source_retention_shorter_than_restore() {
+    let short = base_with("retention=\"21d\"", "retention=\"10d\"");
+    let c = compile(&short);
+    let d = fired_once(&c, "FG121");
+    assert_eq!(label(&c.sources, d, "retention"), "\"10d\"");
+    assert_eq!(label(&c.sources, d, "restore window"), "\"14d\"");
+    // Without a topic entry the broker default (7 days) is assumed, and said so.
+    let c = compile(&base_with(
+        "    topic \"payments.auth-requests\" retention=\"21d\" replication=3\n",
+        "",
+    ));
+    assert!(fired_once(&c, "FG121").message.contains("broker default"));
+    quiet(&compile(BASE), "FG121");
 }

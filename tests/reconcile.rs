@@ -30,6 +30,8 @@ fn cluster(deployment: &str) -> String {
         r#"cluster "shared" {{
     kafka version="3.9" brokers=3 bootstrap="kafka:9092"
     deployment {deployment}
+    topic "alpha-in" retention="30d"
+    topic "beta-in" retention="30d"
 }}
 "#
     )
@@ -101,7 +103,9 @@ fn one_proposal_satisfies_every_job_on_the_cluster() {
     let c2 = common::compiled(&[&path2]);
     // Only the connector 3.x reminder (info) remains.
     assert!(
-        c2.findings.iter().all(|f| f.severity == flinkgen::diag::Severity::Info),
+        c2.findings
+            .iter()
+            .all(|f| f.severity == flinkgen::diag::Severity::Info),
         "{}",
         render_human(&c2.findings, &c2.sources, false)
     );

@@ -6,7 +6,7 @@ use crate::plan::{DocKind, Plan, Value};
 use crate::resolve::cluster::effective_number;
 use crate::units::human_duration;
 
-pub static CHECKS: [CheckDef; 18] = [
+pub static CHECKS: [CheckDef; 21] = [
     CheckDef {
         code: "FG101",
         name: "transaction-timeout-above-broker-max",
@@ -168,6 +168,33 @@ pub static CHECKS: [CheckDef; 18] = [
         why: "Every job that forgets setTransactionalIdPrefix shares `kafka-sink` and fences the others; connector 4.0 made the prefix mandatory for exactly-once.",
         fix: "make sure the job passes transactional-id-prefix from kafka/sink-<sink>.properties to setTransactionalIdPrefix (README shows the code)",
         run: connector3_default_prefix,
+    },
+    CheckDef {
+        code: "FG119",
+        name: "pooling-preconditions-unmet",
+        severity: Severity::Error,
+        summary: "The POOLING transaction naming strategy is asked for, but its preconditions are not met or not confirmed.",
+        why: "POOLING needs connector 4.0+, brokers 3.0+ (it lists open transactions), read/describe permission on the sink topics and transaction listing, and a record serializer that exposes its topics; without them recovery cannot find and abort lingering transactions.",
+        fix: "upgrade the connector or brokers, grant the permissions and confirm them with `transactions … acls-granted=#true serializer-exposes-topics=#true`, or use `naming=\"incrementing\"`",
+        run: pooling_preconditions,
+    },
+    CheckDef {
+        code: "FG120",
+        name: "pooling-is-one-way",
+        severity: Severity::Info,
+        summary: "The job uses POOLING transaction naming: switching back to INCREMENTING is not supported.",
+        why: "Restoring POOLING state with INCREMENTING is unsupported; the switch itself needs a checkpoint taken with connector 4.x or a savepoint. Known issue: orphaned transactions after a downscale (FLINK-40626).",
+        fix: "take a savepoint before switching, and keep the parallelism when restoring until FLINK-40626 is fixed",
+        run: pooling_one_way,
+    },
+    CheckDef {
+        code: "FG121",
+        name: "source-retention-shorter-than-restore",
+        severity: Severity::Error,
+        summary: "A source topic's retention is shorter than the restore window plus the maximum downtime.",
+        why: "Restoring a checkpoint or savepoint resumes from its stored offsets; if Kafka already deleted those records, the source silently starts at the earliest remaining offset and skips data.",
+        fix: "raise the topic's retention.ms above restorable-for + max-downtime, or shorten the restore window",
+        run: source_retention,
     },
 ];
 
@@ -649,29 +676,31 @@ fn size_chain(plan: &Plan, f: &mut Findings) {
             continue;
         };
         if let Some(max_request) = producer_number(job, "max.request.size")
-            && r > max_request {
-                let d = f.add(format!("job `{}`: records of {r} bytes exceed the producer's max.request.size {max_request}", job.name));
-                label_origin(d, &record.origin, "record size");
-                if let Some(e) = job.get(DocKind::Producer, "max.request.size") {
-                    label_origin(d, &e.origin, "max.request.size");
-                }
-                label_job(d, job);
+            && r > max_request
+        {
+            let d = f.add(format!("job `{}`: records of {r} bytes exceed the producer's max.request.size {max_request}", job.name));
+            label_origin(d, &record.origin, "record size");
+            if let Some(e) = job.get(DocKind::Producer, "max.request.size") {
+                label_origin(d, &e.origin, "max.request.size");
             }
+            label_job(d, job);
+        }
         let Some(cluster) = plan.cluster(&job.cluster) else {
             continue;
         };
         if let Some(broker_max) = effective_number(cluster, "message.max.bytes")
-            && r > broker_max {
-                let d = f.add(format!(
+            && r > broker_max
+        {
+            let d = f.add(format!(
                     "job `{}`: records of {r} bytes exceed cluster `{}`'s message.max.bytes {broker_max}",
                     job.name, cluster.name
                 ));
-                label_origin(d, &record.origin, "record size");
-                if let Some(e) = cluster.current.entry("message.max.bytes") {
-                    label_origin(d, &e.origin, "broker limit");
-                }
-                label_job(d, job);
+            label_origin(d, &record.origin, "record size");
+            if let Some(e) = cluster.current.entry("message.max.bytes") {
+                label_origin(d, &e.origin, "broker limit");
             }
+            label_job(d, job);
+        }
     }
 }
 
@@ -837,6 +866,153 @@ fn connector3_default_prefix(plan: &Plan, f: &mut Findings) {
                 label_origin(d, &e.origin, "connector");
             }
             label_job(d, job);
+        }
+    }
+}
+
+fn pooling_preconditions(plan: &Plan, f: &mut Findings) {
+    for job in &plan.jobs {
+        let Some(asked) = job.fact("transaction-naming-requested") else {
+            continue;
+        };
+        if asked.value.as_str() != Some("pooling") {
+            continue;
+        }
+        let connector = job.fact_str("connector-version").unwrap_or("0");
+        let kafka = job.fact_str("kafka-version").unwrap_or("0");
+        let confirmed = |fact: &str| {
+            job.fact(fact)
+                .and_then(|x| x.value.as_bool())
+                .unwrap_or(false)
+        };
+        let mut missing = vec![];
+        if crate::resolve::context::version_lt(connector, "4.0.0") {
+            missing.push(format!("connector 4.0 or later (the job uses {connector})"));
+        }
+        if crate::resolve::context::version_lt(kafka, "3.0") {
+            missing.push(format!("brokers 3.0 or later (the cluster runs {kafka})"));
+        }
+        if !confirmed("pooling-acls-granted") {
+            missing.push("read/describe ACLs on the sink topics and transaction listing (`acls-granted=#true`)".into());
+        }
+        if !confirmed("pooling-serializer-exposes-topics") {
+            missing.push(
+                "a serializer that exposes its topics (`serializer-exposes-topics=#true`)".into(),
+            );
+        }
+        if !missing.is_empty() {
+            let d = f.add(format!(
+                "job `{}` asks for POOLING transaction naming without: {}",
+                job.name,
+                missing.join("; ")
+            ));
+            label_origin(d, &asked.origin, "POOLING");
+            label_job(d, job);
+        }
+    }
+}
+
+fn pooling_one_way(plan: &Plan, f: &mut Findings) {
+    for job in &plan.jobs {
+        let Some(sink) = job.doc(DocKind::Sink) else {
+            continue;
+        };
+        let pooling = sink.entries.iter().find(|(k, e)| {
+            k.ends_with(".transaction-naming-strategy") && e.value.as_str() == Some("POOLING")
+        });
+        if let Some((_, e)) = pooling {
+            let d = f.add(format!(
+                "job `{}` uses POOLING transaction naming: there is no way back to INCREMENTING, and downscaling can orphan transactions (FLINK-40626)",
+                job.name
+            ));
+            label_origin(d, &e.origin, "POOLING");
+            label_job(d, job);
+        }
+    }
+}
+
+/// A topic's retention: its own setting, else the broker's log.retention.ms / .hours default.
+fn retention_of(
+    cluster: &crate::plan::ClusterPlan,
+    topic: &str,
+) -> Option<(u64, Option<crate::plan::Origin>)> {
+    if let Some(e) = cluster
+        .topics
+        .get(topic)
+        .and_then(|d| d.entry("retention.ms"))
+    {
+        return Some((e.value.as_i64()?.max(0) as u64, Some(e.origin.clone())));
+    }
+    if let Some(ms) = effective_number(cluster, "log.retention.ms").filter(|v| *v != 0) {
+        return (ms > 0).then(|| {
+            (
+                ms as u64,
+                cluster
+                    .current
+                    .entry("log.retention.ms")
+                    .map(|e| e.origin.clone()),
+            )
+        });
+    }
+    let hours = effective_number(cluster, "log.retention.hours")?;
+    (hours > 0).then(|| {
+        (
+            hours as u64 * 3_600_000,
+            cluster
+                .current
+                .entry("log.retention.hours")
+                .map(|e| e.origin.clone()),
+        )
+    })
+}
+
+fn source_retention(plan: &Plan, f: &mut Findings) {
+    for job in &plan.jobs {
+        // A job that upgrades statelessly never restores old offsets.
+        if job
+            .get(DocKind::K8s, "spec.job.upgradeMode")
+            .and_then(|e| e.value.as_str())
+            == Some("stateless")
+        {
+            continue;
+        }
+        let Some(cluster) = plan.cluster(&job.cluster) else {
+            continue;
+        };
+        let (Some(restore), downtime) = (
+            job.fact("restorable-for"),
+            ms_fact(job, "max-downtime").unwrap_or(0),
+        ) else {
+            continue;
+        };
+        let Some(r) = restore.value.as_i64().map(|v| v.max(0) as u64) else {
+            continue;
+        };
+        let needed = r + downtime;
+        for t in &job.sources {
+            let Some((retention, origin)) = retention_of(cluster, &t.topic) else {
+                continue;
+            };
+            if retention < needed {
+                let assumed = if origin.is_none() {
+                    " (the broker default: state the topic's retention with `topic …` in the cluster profile)"
+                } else {
+                    ""
+                };
+                let d = f.add(format!(
+                    "job `{}`: source topic `{}` keeps data {}{assumed}, less than the restore window {} plus downtime {}: restoring old state skips data",
+                    job.name,
+                    t.topic,
+                    human_duration(retention),
+                    human_duration(r),
+                    human_duration(downtime)
+                ));
+                label_origin(d, &restore.origin, "restore window");
+                if let Some(o) = &origin {
+                    label_origin(d, o, "retention");
+                }
+                label_job(d, job);
+            }
         }
     }
 }

@@ -99,6 +99,8 @@ pub struct JobProfile {
     pub kubernetes: Kubernetes,
     pub artifact: Artifact,
     pub security: Option<Security>,
+    /// How the Kafka sinks name their transactions (exactly-once only).
+    pub transactions: Option<Transactions>,
     /// Raw settings for one output, parsed with that output's grammar (repeatable node).
     #[serde(default, rename = "override")]
     pub overrides: Vec<Override>,
@@ -299,7 +301,30 @@ impl UpgradeMode {
     }
 }
 
-/// The job artifact: a jar with entry class and arguments, or a SQL script run by a SQL runner jar.
+/// Transaction naming of the exactly-once Kafka sinks.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-example" = "transactions naming=\"pooling\" acls-granted=#true serializer-exposes-topics=#true"))]
+pub struct Transactions {
+    /// `incrementing` (the connector default: a new transactional ID per checkpoint) or `pooling`
+    /// (connector 4.0+, brokers 3.0+: a small reused pool; switching back is not supported).
+    pub naming: Option<Naming>,
+    /// POOLING precondition, confirmed by the job's owner: the job's principal may read and
+    /// describe its sink topics and list/describe transactions.
+    pub acls_granted: Option<bool>,
+    /// POOLING precondition: the record serializer exposes its topics (a lambda topic selector does not).
+    pub serializer_exposes_topics: Option<bool>,
+    /// KIP-939 / FLIP-319 two-phase commit: not available in any released connector or Kafka client.
+    pub two_phase_commit: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Naming {
+    Incrementing,
+    Pooling,
+}
+
 /// The job artifact: a jar with entry class and arguments, or a SQL script run by a SQL runner jar.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[schemars(extend("x-kdl-example" = "artifact jar=\"local:///opt/flink/usrlib/job.jar\" entry-class=\"com.acme.Job\""))]
@@ -451,6 +476,26 @@ pub struct ClusterProfile {
     /// Broker settings the cluster already has (repeatable node: `broker "key" "value"`).
     #[serde(default)]
     pub broker: Vec<BrokerSetting>,
+    /// Settings of existing topics (repeatable node), for retention and size checks.
+    #[serde(default)]
+    pub topic: Vec<TopicSettings>,
+}
+
+/// An existing topic's settings, as the cluster has them.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-args" = ["name"], "x-kdl-example" = "topic \"orders\" retention=\"7d\" replication=3"))]
+pub struct TopicSettings {
+    #[schemars(regex(pattern = r"^[a-zA-Z0-9._-]{1,249}$"))]
+    pub name: String,
+    /// retention.ms of the topic.
+    pub retention: Option<Duration>,
+    #[schemars(range(min = 1, max = 100))]
+    pub replication: Option<u32>,
+    #[schemars(range(min = 1, max = 100))]
+    pub min_insync_replicas: Option<u32>,
+    /// max.message.bytes of the topic.
+    pub max_message_bytes: Option<Size>,
 }
 
 /// Kafka version, broker count and bootstrap servers.

@@ -164,6 +164,46 @@ pub fn build(c: &Located<ClusterProfile>, packs: &PackSet) -> Result<ClusterPlan
             },
         );
     }
+    for (i, t) in p.topic.iter().enumerate() {
+        let ptr = format!("/topic/{i}");
+        if plan.topics.contains_key(&t.name) {
+            errors.push(
+                Diagnostic::error(format!("topic `{}` is described twice", t.name))
+                    .with_label(c.span(&format!("{ptr}/name")), "again here"),
+            );
+            continue;
+        }
+        let mut doc = crate::plan::Document::default();
+        let o = |field: &str| Origin::Profile {
+            field: format!("cluster {} topic {} {field}", p.name, t.name),
+            span: c.span(&format!("{ptr}/{field}")),
+        };
+        if let Some(r) = t.retention {
+            doc.set("retention.ms", Value::Millis(r.0), o("retention"));
+        }
+        if let Some(r) = t.replication {
+            doc.set(
+                "replication.factor",
+                Value::Int(i64::from(r)),
+                o("replication"),
+            );
+        }
+        if let Some(m) = t.min_insync_replicas {
+            doc.set(
+                "min.insync.replicas",
+                Value::Int(i64::from(m)),
+                o("min-insync-replicas"),
+            );
+        }
+        if let Some(m) = t.max_message_bytes {
+            doc.set(
+                "max.message.bytes",
+                Value::Bytes(m.0),
+                o("max-message-bytes"),
+            );
+        }
+        plan.topics.insert(t.name.clone(), doc);
+    }
     if errors.is_empty() {
         Ok(plan)
     } else {

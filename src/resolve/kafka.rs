@@ -96,6 +96,41 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
 
     // Sink builder / SQL options, per sink.
     let naming = cx.connector_fact_bool("naming-strategies");
+    let tx = p.transactions.as_ref();
+    if tx.and_then(|t| t.two_phase_commit) == Some(true) {
+        return Err(Diagnostic::error("two-phase commit participation (KIP-939 / FLIP-319) is not available")
+            .with_label(cx.span("/transactions/two-phase-commit"), "asked for here")
+            .with_help("no released Flink Kafka connector implements FLIP-319, and no released Kafka client exposes the KIP-939 prepare/complete API (removed from 4.1 before release); remove `two-phase-commit`"));
+    }
+    let pooling = tx.and_then(|t| t.naming) == Some(crate::profile::Naming::Pooling);
+    if let Some(t) = tx {
+        if let Some(n) = t.naming {
+            let name = if n == crate::profile::Naming::Pooling {
+                "pooling"
+            } else {
+                "incrementing"
+            };
+            plan.set_fact(
+                "transaction-naming-requested",
+                Value::Str(name.into()),
+                cx.profile_origin("/transactions/naming"),
+            );
+        }
+        if let Some(b) = t.acls_granted {
+            plan.set_fact(
+                "pooling-acls-granted",
+                Value::Bool(b),
+                cx.profile_origin("/transactions/acls-granted"),
+            );
+        }
+        if let Some(b) = t.serializer_exposes_topics {
+            plan.set_fact(
+                "pooling-serializer-exposes-topics",
+                Value::Bool(b),
+                cx.profile_origin("/transactions/serializer-exposes-topics"),
+            );
+        }
+    }
     for (i, s) in p.sink.iter().enumerate() {
         let doc = plan.doc_mut(DocKind::Sink);
         doc.set(
@@ -126,7 +161,13 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
                     ],
                 },
             );
-            if naming {
+            if naming && pooling {
+                doc.set(
+                    format!("{}.transaction-naming-strategy", s.name),
+                    Value::Str("POOLING".into()),
+                    cx.profile_origin("/transactions/naming"),
+                );
+            } else if naming {
                 doc.set(
                     format!("{}.transaction-naming-strategy", s.name),
                     Value::Str("INCREMENTING".into()),
@@ -139,23 +180,7 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
             }
         }
     }
-    if p.delivery != Delivery::ExactlyOnce || p.sink.is_empty() {
-        return Ok(());
-    }
-
-    // The transaction timeline.
-    let flink = plan.doc(DocKind::Flink);
-    let ms = |logical: &str| {
-        flink
-            .and_then(|d| d.get(&cx.key(logical)))
-            .and_then(Value::as_i64)
-            .unwrap_or(0)
-            .max(0) as u64
-    };
-    let interval = ms("checkpoint-interval");
-    let pause = ms("checkpoint-min-pause");
-    let timeout = ms("checkpoint-timeout");
-    let tolerable = ms("tolerable-failed-checkpoints");
+    // Recovery facts: every job restores from checkpoints; exactly-once sinks also depend on them.
     let (downtime, downtime_origin) = match p.recovery.as_ref().and_then(|r| r.max_downtime) {
         Some(d) => (d.0, cx.profile_origin("/recovery/max-downtime")),
         None => {
@@ -175,6 +200,39 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
         Value::Millis(downtime),
         downtime_origin.clone(),
     );
+    // Restore window: source retention and transactional.id.expiration.ms must cover it.
+    let (restore, restore_origin) = match p.recovery.as_ref().and_then(|r| r.restorable_for) {
+        Some(d) => (d.0, cx.profile_origin("/recovery/restorable-for")),
+        None => {
+            let (v, inp) = cx.param_ms("recovery.restorable-for", 259_200_000);
+            (
+                v,
+                Origin::Model {
+                    model: "recovery".into(),
+                    steps: vec!["policy default restore window".into()],
+                    inputs: inp.into_iter().collect(),
+                },
+            )
+        }
+    };
+    plan.set_fact("restorable-for", Value::Millis(restore), restore_origin);
+    if p.delivery != Delivery::ExactlyOnce || p.sink.is_empty() {
+        return Ok(());
+    }
+
+    // The transaction timeline.
+    let flink = plan.doc(DocKind::Flink);
+    let ms = |logical: &str| {
+        flink
+            .and_then(|d| d.get(&cx.key(logical)))
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            .max(0) as u64
+    };
+    let interval = ms("checkpoint-interval");
+    let pause = ms("checkpoint-min-pause");
+    let timeout = ms("checkpoint-timeout");
+    let tolerable = ms("tolerable-failed-checkpoints");
     let (margin, margin_in) = cx.param_ms("kafka.transaction-margin", 300_000);
     let cycle = interval + pause + timeout;
     let needed = (tolerable + 1) * cycle + downtime + margin;
@@ -256,23 +314,6 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
             inputs,
         },
     );
-
-    // Restore window → transactional.id.expiration.ms the cluster must keep.
-    let (restore, restore_origin) = match p.recovery.as_ref().and_then(|r| r.restorable_for) {
-        Some(d) => (d.0, cx.profile_origin("/recovery/restorable-for")),
-        None => {
-            let (v, inp) = cx.param_ms("recovery.restorable-for", 604_800_000);
-            (
-                v,
-                Origin::Model {
-                    model: "recovery".into(),
-                    steps: vec!["policy default restore window".into()],
-                    inputs: inp.into_iter().collect(),
-                },
-            )
-        }
-    };
-    plan.set_fact("restorable-for", Value::Millis(restore), restore_origin);
 
     // Policy thresholds of the exactly-once checks travel in the plan.
     let (cap, cap_in) = cx.param_ms("kafka.max-lingering-transaction", 7_200_000);
