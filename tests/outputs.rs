@@ -1344,3 +1344,125 @@ fn shared_finds_the_upstream_schemas() {
         assert!(shared("schemas/README.md").is_some());
     }
 }
+
+/// Multi-document YAML: every `---`-separated document that is not empty.
+fn yaml_documents(what: &str, text: &str) -> Vec<Json> {
+    text.split("\n---\n")
+        .map(|d| d.trim_start_matches("---\n"))
+        .filter(|d| {
+            d.lines()
+                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        })
+        .map(|d| yaml_k8s(what, d))
+        .collect()
+}
+
+/// KafkaTopic and KafkaUser resources of every job on a Strimzi cluster validate against the
+/// Strimzi CRDs of that version, and the user's ACLs grant exactly what the job's clients use:
+/// its source topics and group, its sink topics, and its transactional-id prefix.
+#[test]
+fn strimzi_topics_and_users_validate_and_match_the_plan() {
+    let mut checked = 0;
+    for b in builds() {
+        for j in &b.plan.jobs {
+            let Some(c) = b.plan.cluster(&j.cluster) else {
+                continue;
+            };
+            if c.fact_str("deployment") != Some("strimzi") {
+                continue;
+            }
+            let dv = c
+                .fact_str("deployment-version")
+                .expect("deployment-version");
+            let user_path = format!("jobs/{}/kafka/strimzi-kafkauser.yaml", j.name);
+            let user = yaml_k8s(&user_path, b.file(&user_path));
+            let version = str_at(&user_path, &user, "apiVersion")
+                .trim_start_matches("kafka.strimzi.io/")
+                .to_string();
+            if let Some(crd) = shared(&format!("schemas/crds/strimzi-{dv}-044-Crd-kafkauser.yaml"))
+            {
+                let crd = yaml_k8s("Strimzi KafkaUser CRD", &read(&crd));
+                assert_valid(&user_path, &crd_schema(&crd, &version), &user);
+            }
+            assert_eq!(
+                user["metadata"]["labels"]["strimzi.io/cluster"],
+                c.name.as_str(),
+                "{user_path}"
+            );
+            let acls = at(&user, "spec.authorization.acls")
+                .and_then(Json::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let grants = |kind: &str, name: &str, pattern: &str| -> Vec<String> {
+                acls.iter()
+                    .filter(|a| {
+                        a["resource"]["type"] == kind
+                            && a["resource"]["name"] == name
+                            && a["resource"]["patternType"] == pattern
+                    })
+                    .flat_map(|a| a["operations"].as_array().cloned().unwrap_or_default())
+                    .filter_map(|o| o.as_str().map(str::to_string))
+                    .collect()
+            };
+            for t in &j.sources {
+                assert!(
+                    grants("topic", &t.topic, "literal").contains(&"Read".to_string()),
+                    "{user_path}: no Read on {}",
+                    t.topic
+                );
+            }
+            if let Some(g) = j.get(DocKind::Consumer, "group.id") {
+                assert!(
+                    grants("group", &g.value.kafka_text(), "literal").contains(&"Read".to_string()),
+                    "{user_path}: group"
+                );
+            }
+            for t in &j.sinks {
+                assert!(
+                    grants("topic", &t.topic, "literal").contains(&"Write".to_string()),
+                    "{user_path}: no Write on {}",
+                    t.topic
+                );
+                if let Some(p) = j.get(
+                    DocKind::Sink,
+                    &format!("{}.transactional-id-prefix", t.name),
+                ) {
+                    let ops = grants("transactionalId", &p.value.kafka_text(), "prefix");
+                    assert!(
+                        ops.contains(&"Write".to_string()) && ops.contains(&"Describe".to_string()),
+                        "{user_path}: prefix grant {ops:?}"
+                    );
+                }
+            }
+            if !j.sinks.is_empty() {
+                let topics_path = format!("jobs/{}/kafka/strimzi-kafkatopics.yaml", j.name);
+                let docs = yaml_documents(&topics_path, b.file(&topics_path));
+                assert_eq!(
+                    docs.len(),
+                    j.sinks.len(),
+                    "{topics_path}: one KafkaTopic per sink"
+                );
+                for (doc, t) in docs.iter().zip(&j.sinks) {
+                    assert_eq!(str_at(&topics_path, doc, "spec.topicName"), t.topic);
+                    if let Some(p) = t.partitions {
+                        assert_eq!(
+                            at(doc, "spec.partitions").and_then(Json::as_u64),
+                            Some(u64::from(p))
+                        );
+                    }
+                    if let Some(crd) = shared(&format!(
+                        "schemas/crds/strimzi-{dv}-043-Crd-kafkatopic.yaml"
+                    )) {
+                        let crd = yaml_k8s("Strimzi KafkaTopic CRD", &read(&crd));
+                        assert_valid(&topics_path, &crd_schema(&crd, &version), doc);
+                    }
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 3,
+        "expected the Strimzi examples to be checked, got {checked}"
+    );
+}

@@ -188,7 +188,7 @@ pub fn render_plan(plan: &Plan, env: &Environment<'_>) -> Result<Vec<Unit>, Vec<
     let mut units = vec![];
     let mut errors = vec![];
     for job in &plan.jobs {
-        match render_job(job, env) {
+        match render_job(job, plan.cluster(&job.cluster), env) {
             Ok(u) => units.push(u),
             Err(e) => errors.push(e),
         }
@@ -221,7 +221,11 @@ fn entries(job: &JobPlan, kind: DocKind, text: fn(&Value) -> String) -> Vec<Kv> 
         .unwrap_or_default()
 }
 
-fn render_job(job: &JobPlan, env: &Environment<'_>) -> Result<Unit, Diagnostic> {
+fn render_job(
+    job: &JobPlan,
+    cluster: Option<&ClusterPlan>,
+    env: &Environment<'_>,
+) -> Result<Unit, Diagnostic> {
     let dir = format!("jobs/{}", job.name);
     let mut files = vec![];
     let flink_version = job.fact_str("flink-version").unwrap_or("?");
@@ -388,7 +392,185 @@ fn render_job(job: &JobPlan, env: &Environment<'_>) -> Result<Unit, Diagnostic> 
             )?,
         });
     }
+    if let Some(c) = cluster.filter(|c| c.fact_str("deployment") == Some("strimzi")) {
+        strimzi_resources(job, c, env, &dir, &mut files)?;
+    }
     Ok(Unit { dir, files })
+}
+
+/// A Kubernetes object name for a Kafka topic (lowercase RFC 1123; the real name goes in
+/// spec.topicName).
+fn k8s_name(topic: &str) -> String {
+    let mut n: String = topic
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    n = n
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string();
+    n.truncate(253);
+    if n.is_empty() { "topic".into() } else { n }
+}
+
+#[derive(Serialize)]
+struct Acl {
+    kind: &'static str,
+    name: Option<String>,
+    pattern: &'static str,
+    operations: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct TopicView {
+    name: String,
+    topic: String,
+    partitions: Option<u32>,
+    replicas: i64,
+    min_isr: Option<String>,
+}
+
+/// KafkaTopic resources for the job's sink topics and a KafkaUser with the job's ACLs, for a
+/// Strimzi-run cluster: the prefixed TransactionalId grant matches the generated prefix.
+fn strimzi_resources(
+    job: &JobPlan,
+    c: &ClusterPlan,
+    env: &Environment<'_>,
+    dir: &str,
+    files: &mut Vec<File>,
+) -> Result<(), Diagnostic> {
+    let version = c.fact_str("deployment-version").unwrap_or("");
+    let api_version = if crate::resolve::context::version_lt(version, "1.0.0") {
+        "kafka.strimzi.io/v1beta2"
+    } else {
+        "kafka.strimzi.io/v1"
+    };
+    let brokers = c.fact_i64("brokers").unwrap_or(1);
+    let rf = crate::resolve::cluster::effective_number(c, "default.replication.factor")
+        .unwrap_or(1)
+        .clamp(1, brokers.max(1));
+    let min_isr = c.current.get("min.insync.replicas").map(Value::kafka_text);
+    let topics: Vec<TopicView> = job
+        .sinks
+        .iter()
+        .map(|t| TopicView {
+            name: k8s_name(&t.topic),
+            topic: t.topic.clone(),
+            partitions: t.partitions,
+            replicas: c
+                .topics
+                .get(&t.topic)
+                .and_then(|d| d.get("replication.factor"))
+                .and_then(Value::as_i64)
+                .unwrap_or(rf),
+            min_isr: min_isr.clone(),
+        })
+        .collect();
+    if !topics.is_empty() {
+        files.push(File {
+            path: format!("{dir}/kafka/strimzi-kafkatopics.yaml"),
+            contents: render(env, "strimzi-kafkatopics.yaml", context! { api_version, cluster => c.name.as_str(), job => job.name.as_str(), topics => Serde(topics) })?,
+        });
+    }
+    let mut acls = vec![];
+    let group = job
+        .get(DocKind::Consumer, "group.id")
+        .map(|e| e.value.kafka_text());
+    for t in &job.sources {
+        acls.push(Acl {
+            kind: "topic",
+            name: Some(t.topic.clone()),
+            pattern: "literal",
+            operations: vec!["Describe", "Read"],
+        });
+    }
+    if let Some(g) = group {
+        acls.push(Acl {
+            kind: "group",
+            name: Some(g),
+            pattern: "literal",
+            operations: vec!["Read"],
+        });
+    }
+    let sink_doc = job.doc(DocKind::Sink);
+    for t in &job.sinks {
+        let pooling = sink_doc
+            .and_then(|d| d.get(&format!("{}.transaction-naming-strategy", t.name)))
+            .and_then(Value::as_str)
+            == Some("POOLING");
+        // POOLING reads the sink topics to find lingering transactions.
+        let ops = if pooling {
+            vec!["Describe", "Read", "Write"]
+        } else {
+            vec!["Describe", "Write"]
+        };
+        acls.push(Acl {
+            kind: "topic",
+            name: Some(t.topic.clone()),
+            pattern: "literal",
+            operations: ops,
+        });
+        if let Some(prefix) = sink_doc
+            .and_then(|d| d.get(&format!("{}.transactional-id-prefix", t.name)))
+            .and_then(Value::as_str)
+        {
+            acls.push(Acl {
+                kind: "transactionalId",
+                name: Some(prefix.to_string()),
+                pattern: "prefix",
+                operations: vec!["Describe", "Write"],
+            });
+        }
+    }
+    if !job.sinks.is_empty() {
+        acls.push(Acl {
+            kind: "cluster",
+            name: None,
+            pattern: "literal",
+            operations: vec!["IdempotentWrite"],
+        });
+    }
+    let doc = job
+        .doc(DocKind::Producer)
+        .or_else(|| job.doc(DocKind::Consumer));
+    let mechanism = doc
+        .and_then(|d| d.get("sasl.mechanism"))
+        .map(Value::kafka_text);
+    let protocol = doc
+        .and_then(|d| d.get("security.protocol"))
+        .map(Value::kafka_text);
+    // Strimzi manages SCRAM-SHA-512 and TLS users; other mechanisms are provisioned elsewhere.
+    let authentication = match (protocol.as_deref(), mechanism.as_deref()) {
+        (_, Some("SCRAM-SHA-512")) => Some("scram-sha-512"),
+        (Some("SSL"), None) => Some("tls"),
+        _ => None,
+    };
+    // Strimzi names the user's Secret after the KafkaUser: use the Secret the job already
+    // references for its password, so the files agree.
+    let user = match job
+        .get(DocKind::K8s, "podTemplate.secretVolumes")
+        .map(|e| &e.value)
+    {
+        Some(Value::List(secrets)) if authentication == Some("scram-sha-512") => {
+            secrets.first().cloned().unwrap_or_else(|| job.name.clone())
+        }
+        _ => job.name.clone(),
+    };
+    files.push(File {
+        path: format!("{dir}/kafka/strimzi-kafkauser.yaml"),
+        contents: render(
+            env,
+            "strimzi-kafkauser.yaml",
+            context! { api_version, cluster => c.name.as_str(), job => job.name.as_str(), user, authentication, acls => Serde(acls) },
+        )?,
+    });
+    Ok(())
 }
 
 #[derive(Serialize)]
