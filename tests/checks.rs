@@ -189,8 +189,8 @@ fn policy_dir(packs: &[(&str, &str)]) -> tempfile::TempDir {
 const COVERED: &[&str] = &[
     "FG101", "FG102", "FG103", "FG104", "FG105", "FG106", "FG107", "FG108", "FG109", "FG110",
     "FG111", "FG112", "FG113", "FG114", "FG115", "FG116", "FG117", "FG118", "FG119", "FG120",
-    "FG121", "FG201", "FG202", "FG203", "FG204", "FG205", "FG206", "FG207", "FG208", "FG209",
-    "FG210", "FG211", "FG301", "FG302", "FG303", "FG304", "FG305", "FG306",
+    "FG121", "FG122", "FG123", "FG201", "FG202", "FG203", "FG204", "FG205", "FG206", "FG207",
+    "FG208", "FG209", "FG210", "FG211", "FG301", "FG302", "FG303", "FG304", "FG305", "FG306",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1564,4 +1564,45 @@ fn fg121_source_retention_shorter_than_restore() {
     ));
     assert!(fired_once(&c, "FG121").message.contains("broker default"));
     quiet(&compile(BASE), "FG121");
+}
+
+#[test]
+fn fg122_min_isr_not_cluster_level_on_kafka_4_1() {
+    let on = |version: &str| {
+        base_on_connector_5()
+            .replace("version=\"3.8\"", &format!("version=\"{version}\""))
+            .replace(
+                "deployment \"strimzi\" version=\"0.45.1\"",
+                "deployment \"bitnami\" version=\"32.4.4\"",
+            )
+    };
+    let c = compile(&on("4.1"));
+    let d = fired_once(&c, "FG122");
+    assert_eq!(label(&c.sources, d, "broker-level setting"), "2");
+    quiet(&compile(&on("4.0")), "FG122");
+    quiet(&compile(BASE), "FG122");
+}
+
+#[test]
+fn fg123_topic_written_with_mixed_guarantees() {
+    let second = BASE
+        .split("job \"payment-authorizations\"")
+        .nth(1)
+        .unwrap_or_default();
+    let two = format!(
+        "{}job \"first\"{}\njob \"second\"{}",
+        BASE.split("job \"payment-authorizations\"")
+            .next()
+            .unwrap_or_default(),
+        second,
+        second.replace("delivery \"exactly-once\"", "delivery \"at-least-once\"")
+    );
+    let c = compile(&two);
+    let d = fired_once(&c, "FG123");
+    assert!(
+        d.message.contains("payments.auth-decisions"),
+        "{}",
+        d.message
+    );
+    quiet(&compile(BASE), "FG123");
 }

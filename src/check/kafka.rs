@@ -6,7 +6,7 @@ use crate::plan::{DocKind, Plan, Value};
 use crate::resolve::cluster::effective_number;
 use crate::units::human_duration;
 
-pub static CHECKS: [CheckDef; 21] = [
+pub static CHECKS: [CheckDef; 23] = [
     CheckDef {
         code: "FG101",
         name: "transaction-timeout-above-broker-max",
@@ -195,6 +195,24 @@ pub static CHECKS: [CheckDef; 21] = [
         why: "Restoring a checkpoint or savepoint resumes from its stored offsets; if Kafka already deleted those records, the source silently starts at the earliest remaining offset and skips data.",
         fix: "raise the topic's retention.ms above restorable-for + max-downtime, or shorten the restore window",
         run: source_retention,
+    },
+    CheckDef {
+        code: "FG122",
+        name: "min-isr-not-cluster-level-on-kafka-4-1",
+        severity: Severity::Warning,
+        summary: "Kafka 4.1+: min.insync.replicas is configured per broker, but with eligible leader replicas it must be a cluster-level setting.",
+        why: "With ELR (on by default for new 4.1 clusters) the controller keeps min.insync.replicas at the cluster level, refuses broker-level changes and drops broker-level values: a static server.properties or Helm value does not take effect.",
+        fix: "apply dynamic-cluster.properties (kafka-configs.sh --entity-default) instead of a broker-level setting; Strimzi applies it dynamically itself",
+        run: min_isr_cluster_level,
+    },
+    CheckDef {
+        code: "FG123",
+        name: "topic-written-with-mixed-guarantees",
+        severity: Severity::Warning,
+        summary: "Two jobs write the same topic, one exactly-once and one not.",
+        why: "Readers of the topic use read_committed for the exactly-once writer, but the other writer's retries still produce duplicates: the topic as a whole is not exactly-once.",
+        fix: "give each job its own sink topic, or the same delivery guarantee",
+        run: mixed_guarantees,
     },
 ];
 
@@ -688,18 +706,38 @@ fn size_chain(plan: &Plan, f: &mut Findings) {
         let Some(cluster) = plan.cluster(&job.cluster) else {
             continue;
         };
-        if let Some(broker_max) = effective_number(cluster, "message.max.bytes")
-            && r > broker_max
-        {
-            let d = f.add(format!(
-                    "job `{}`: records of {r} bytes exceed cluster `{}`'s message.max.bytes {broker_max}",
-                    job.name, cluster.name
+        // The topic's max.message.bytes overrides the broker's message.max.bytes.
+        for t in &job.sinks {
+            let topic_limit = cluster
+                .topics
+                .get(&t.topic)
+                .and_then(|d| d.entry("max.message.bytes"));
+            let (limit, origin, what) = match topic_limit {
+                Some(e) => (
+                    e.value.as_i64(),
+                    Some(&e.origin),
+                    format!("topic `{}`'s max.message.bytes", t.topic),
+                ),
+                None => (
+                    effective_number(cluster, "message.max.bytes"),
+                    cluster
+                        .current
+                        .entry("message.max.bytes")
+                        .map(|e| &e.origin),
+                    format!("cluster `{}`'s message.max.bytes", cluster.name),
+                ),
+            };
+            if let Some(limit) = limit.filter(|l| r > *l) {
+                let d = f.add(format!(
+                    "job `{}`: records of {r} bytes exceed {what} {limit}",
+                    job.name
                 ));
-            label_origin(d, &record.origin, "record size");
-            if let Some(e) = cluster.current.entry("message.max.bytes") {
-                label_origin(d, &e.origin, "broker limit");
+                label_origin(d, &record.origin, "record size");
+                if let Some(o) = origin {
+                    label_origin(d, o, "broker limit");
+                }
+                label_job(d, job);
             }
-            label_job(d, job);
         }
     }
 }
@@ -1012,6 +1050,61 @@ fn source_retention(plan: &Plan, f: &mut Findings) {
                     label_origin(d, o, "retention");
                 }
                 label_job(d, job);
+            }
+        }
+    }
+}
+
+fn min_isr_cluster_level(plan: &Plan, f: &mut Findings) {
+    for c in &plan.clusters {
+        let v = c.fact_str("kafka-version").unwrap_or("0");
+        let broker_level = matches!(c.fact_str("deployment"), Some("bitnami"));
+        if crate::resolve::context::version_lt(v, "4.1") || !broker_level {
+            continue;
+        }
+        if let Some(e) = c.current.entry("min.insync.replicas") {
+            let d = f.add(format!(
+                "cluster `{}` (Kafka {v}): the chart writes min.insync.replicas into each broker's configuration; with eligible leader replicas it must be set at the cluster level",
+                c.name
+            ));
+            label_origin(d, &e.origin, "broker-level setting");
+            label_cluster(d, c);
+        }
+    }
+}
+
+fn mixed_guarantees(plan: &Plan, f: &mut Findings) {
+    // (cluster, topic) → first writer; linear in the number of sinks.
+    let mut writers: std::collections::HashMap<
+        (&str, &str),
+        (&str, &str, Option<&crate::plan::Fact>),
+    > = std::collections::HashMap::new();
+    for job in &plan.jobs {
+        let delivery = job.fact_str("delivery").unwrap_or("none");
+        for t in &job.sinks {
+            match writers.get(&(job.cluster.as_str(), t.topic.as_str())) {
+                Some((other, other_delivery, other_fact))
+                    if (delivery == "exactly-once") != (*other_delivery == "exactly-once") =>
+                {
+                    let d = f.add(format!(
+                        "topic `{}` is written by job `{}` ({delivery}) and job `{other}` ({other_delivery})",
+                        t.topic, job.name
+                    ));
+                    if let Some(o) = other_fact {
+                        label_origin(d, &o.origin, &format!("{other}: {other_delivery}"));
+                    }
+                    if let Some(o) = job.fact("delivery") {
+                        label_origin(d, &o.origin, &format!("{}: {delivery}", job.name));
+                    }
+                    label_job(d, job);
+                }
+                Some(_) => {}
+                None => {
+                    writers.insert(
+                        (job.cluster.as_str(), t.topic.as_str()),
+                        (job.name.as_str(), delivery, job.fact("delivery")),
+                    );
+                }
             }
         }
     }

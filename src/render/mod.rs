@@ -392,10 +392,68 @@ fn render_job(
             )?,
         });
     }
+    if let Some(c) = cluster {
+        topic_settings(job, c, env, &dir, &mut files)?;
+    }
     if let Some(c) = cluster.filter(|c| c.fact_str("deployment") == Some("strimzi")) {
         strimzi_resources(job, c, env, &dir, &mut files)?;
     }
     Ok(Unit { dir, files })
+}
+
+/// Topic-level settings of each sink topic, for `kafka-configs.sh --entity-type topics
+/// --entity-name <topic> --alter --add-config-file <file>`: the cluster's min ISR and what the
+/// cluster profile states for the topic.
+fn topic_settings(
+    job: &JobPlan,
+    c: &ClusterPlan,
+    env: &Environment<'_>,
+    dir: &str,
+    files: &mut Vec<File>,
+) -> Result<(), Diagnostic> {
+    for t in &job.sinks {
+        let mut kv: BTreeMap<String, String> = BTreeMap::new();
+        if let Some(m) = c.current.get("min.insync.replicas") {
+            kv.insert("min.insync.replicas".into(), m.kafka_text());
+        }
+        if let Some(d) = c.topics.get(&t.topic) {
+            for (k, e) in d.sorted() {
+                if k != "replication.factor" {
+                    kv.insert(k.clone(), e.value.kafka_text());
+                }
+            }
+        }
+        if kv.is_empty() {
+            continue;
+        }
+        let entries: Vec<Kv> = kv
+            .into_iter()
+            .map(|(key, value)| Kv {
+                key,
+                value,
+                note: None,
+            })
+            .collect();
+        let header = vec![
+            format!(
+                "Job {}, sink `{}`: settings of topic {} on cluster {}.",
+                job.name, t.name, t.topic, c.name
+            ),
+            format!(
+                "kafka-configs.sh --bootstrap-server … --entity-type topics --entity-name {} --alter --add-config-file topic-{}.properties",
+                t.topic, t.name
+            ),
+        ];
+        files.push(File {
+            path: format!("{dir}/kafka/topic-{}.properties", t.name),
+            contents: render(
+                env,
+                "client.properties",
+                context! { header => Serde(header), entries => Serde(entries) },
+            )?,
+        });
+    }
+    Ok(())
 }
 
 /// A Kubernetes object name for a Kafka topic (lowercase RFC 1123; the real name goes in

@@ -293,11 +293,20 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
     let (broker_max, broker_origin) = broker_max_timeout(cx);
     let chosen = needed.min(broker_max).min(i32::MAX as u64);
     let mut steps = steps;
+    // What the chosen timeout protects: the longest recovery that still commits.
+    let survivable = chosen.saturating_sub((tolerable + 1) * cycle);
     if chosen < needed {
         steps.push(format!(
             "clamped to the cluster's transaction.max.timeout.ms {}: a recovery longer than {} aborts the pending transaction (data loss) until the broker change is applied",
             human_duration(broker_max),
-            human_duration(chosen.saturating_sub(margin).saturating_sub((tolerable + 1) * cycle))
+            human_duration(survivable)
+        ));
+    } else {
+        steps.push(format!(
+            "transaction.timeout.ms = {}: a recovery longer than {} (after {} failed checkpoints) aborts the pending transaction: data loss",
+            human_duration(chosen),
+            human_duration(survivable),
+            tolerable
         ));
     }
     inputs.push(Input {

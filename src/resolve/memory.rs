@@ -132,6 +132,12 @@ pub fn derive_tm(o: &MemoryOptions<'_>) -> Result<TmMemory, String> {
     let (nw_min, nw_max, nw_f) =
         o.range("taskmanager.memory.network", 64 * MIB, i64::MAX as u64, 0.1)?;
     let managed_f = o.fraction("taskmanager.memory.managed.fraction", 0.4)?;
+    // The fraction is read (and its range checked) only when managed.size is not set.
+    if !o.is_set("taskmanager.memory.managed.size") && !(0.0..1.0).contains(&managed_f) {
+        return Err(format!(
+            "Inconsistently configured taskmanager.memory.managed.fraction ({managed_f}) and its min (0 bytes), max (9223372036854775807 bytes) value: fraction must be in range [0, 1)"
+        ));
+    }
     let th_set = o.is_set("taskmanager.memory.task.heap.size");
     let mm_set = o.is_set("taskmanager.memory.managed.size");
     let th = o.size("taskmanager.memory.task.heap.size")?;
@@ -392,7 +398,8 @@ pub fn derive_jm(o: &MemoryOptions<'_>) -> Result<JmMemory, String> {
         None
     };
     let from_flink = |f: u64| -> Result<u64, String> {
-        if f < off_heap {
+        // Flink requires room for a heap: equality is rejected too.
+        if f <= off_heap {
             return Err(format!(
                 "The configured Total Flink Memory ({}) is less than the configured Off-heap Memory ({}).",
                 units::flink_memory(f),
@@ -401,19 +408,32 @@ pub fn derive_jm(o: &MemoryOptions<'_>) -> Result<JmMemory, String> {
         }
         Ok(f - off_heap)
     };
+    let off_heap_set = o.is_set("jobmanager.memory.off-heap.size");
+    let mut off_heap = off_heap;
     let (heap, flink_total) = if let Some(h) = heap_cfg {
-        let total = h + off_heap;
-        if let Some(f) = flink_size
-            && f != total
-        {
-            return Err(format!(
-                "Sum of the configured JVM Heap Memory ({}) and the configured or default Off-heap Memory ({}) exceeds the configured Total Flink Memory ({}). Please, make the configuration consistent or configure only one option: either JVM Heap or Total Flink Memory.",
-                units::flink_memory(h),
-                units::flink_memory(off_heap),
-                units::flink_memory(f)
-            ));
+        match flink_size {
+            // Heap and total given, off-heap not: off-heap is what remains.
+            Some(f) if !off_heap_set => {
+                if h > f {
+                    return Err(format!(
+                        "The configured JVM Heap Memory ({}) exceeds the configured Total Flink Memory ({}).",
+                        units::flink_memory(h),
+                        units::flink_memory(f)
+                    ));
+                }
+                off_heap = f - h;
+                (h, f)
+            }
+            Some(f) if f != h + off_heap => {
+                return Err(format!(
+                    "Sum of the configured JVM Heap Memory ({}) and the configured Off-heap Memory ({}) does not match the configured Total Flink Memory ({}). Please, make the configuration consistent or configure only one option: either JVM Heap or Total Flink Memory.",
+                    units::flink_memory(h),
+                    units::flink_memory(off_heap),
+                    units::flink_memory(f)
+                ));
+            }
+            _ => (h, h + off_heap),
         }
-        (h, total)
     } else if let Some(f) = flink_size {
         (from_flink(f)?, f)
     } else if let Some(p) = process {
