@@ -623,6 +623,30 @@ fn expected_properties(plan: &Plan, path: &str) -> BTreeMap<String, String> {
                 "downstream-consumer.properties" => {
                     intended(j.doc(DocKind::Downstream), Value::kafka_text)
                 }
+                f if f.starts_with("topic-") => {
+                    // topic-<sink>.properties: the cluster's min ISR and the topic's own settings.
+                    let sink = f
+                        .trim_start_matches("topic-")
+                        .trim_end_matches(".properties");
+                    let t = j
+                        .sinks
+                        .iter()
+                        .find(|s| s.name == sink)
+                        .unwrap_or_else(|| panic!("{path}: no sink `{sink}`"));
+                    let c = plan
+                        .cluster(&j.cluster)
+                        .unwrap_or_else(|| panic!("{path}: no cluster"));
+                    let mut want = BTreeMap::new();
+                    if let Some(m) = c.current.get("min.insync.replicas") {
+                        want.insert("min.insync.replicas".to_string(), m.kafka_text());
+                    }
+                    for (k, v) in intended(c.topics.get(&t.topic), Value::kafka_text) {
+                        if k != "replication.factor" {
+                            want.insert(k, v);
+                        }
+                    }
+                    want
+                }
                 f => {
                     // sink-<name>.properties: that sink's entries of the Sink document.
                     let sink = f
