@@ -145,6 +145,15 @@ fn fired<'a>(c: &'a Compiled, code: &str) -> Vec<&'a Diagnostic> {
     found
 }
 
+/// Codes of the findings that are not reminders (severity info).
+fn significant(c: &Compiled) -> Vec<String> {
+    c.findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .filter_map(|f| f.code.clone())
+        .collect()
+}
+
 /// The one finding of a code.
 fn fired_once<'a>(c: &'a Compiled, code: &str) -> &'a Diagnostic {
     let found = fired(c, code);
@@ -191,6 +200,7 @@ const COVERED: &[&str] = &[
     "FG111", "FG112", "FG113", "FG114", "FG115", "FG116", "FG117", "FG118", "FG119", "FG120",
     "FG121", "FG122", "FG123", "FG201", "FG202", "FG203", "FG204", "FG205", "FG206", "FG207",
     "FG208", "FG209", "FG210", "FG211", "FG301", "FG302", "FG303", "FG304", "FG305", "FG306",
+    "FG307", "FG308", "FG309", "FG310", "FG311",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -199,14 +209,22 @@ const COVERED: &[&str] = &[
 
 #[test]
 fn base_profile_is_clean() {
-    // Clean but for the connector 3.x reminder (info) that every exactly-once 3.x job gets.
+    // Clean but for three reminders (info): connector 3.x's default prefix, local recovery's
+    // scope on Kubernetes, and the S3 filesystem plugin.
     let c = compile(BASE);
-    let codes: Vec<_> = c
+    let mut codes: Vec<_> = c
         .findings
         .iter()
         .filter_map(|f| f.code.as_deref())
         .collect();
-    assert_eq!(codes, ["FG118"], "base has findings:\n{}", show(&c));
+    codes.sort();
+    assert_eq!(
+        codes,
+        ["FG118", "FG307", "FG309"],
+        "base has findings:\n{}",
+        show(&c)
+    );
+    assert!(c.findings.iter().all(|f| f.severity == Severity::Info));
     assert_eq!(c.plan.jobs.len(), 1);
     assert_eq!(c.plan.clusters.len(), 1);
 }
@@ -1137,8 +1155,13 @@ fn organisation_pack_assertion() {
     let at_least_once = base_with(r#"delivery "exactly-once""#, r#"delivery "at-least-once""#);
 
     let c = compile_with(&at_least_once, policies());
-    assert_eq!(codes(&c), ["acme/prod-exactly-once"], "\n{}", show(&c));
-    let d = &c.findings[0];
+    assert_eq!(
+        significant(&c),
+        ["acme/prod-exactly-once"],
+        "\n{}",
+        show(&c)
+    );
+    let d = fired_once(&c, "acme/prod-exactly-once");
     assert_eq!(d.severity, Severity::Error);
     assert_eq!(
         d.message,
@@ -1188,7 +1211,7 @@ fn organisation_pack_assertion() {
     quiet(&c, "acme/prod-exactly-once");
     let staging = at_least_once.replace(r#"environment "prod""#, r#"environment "staging""#);
     let c = compile_with(&staging, policies());
-    assert!(c.findings.is_empty(), "\n{}", show(&c));
+    assert!(significant(&c).is_empty(), "\n{}", show(&c));
 }
 
 /// ACME_PACK limited to jobs by one `applies` selector.
@@ -1207,10 +1230,15 @@ fn assert_acme_fires_only_where_selected(selected: &str, not_selected: &str) {
         c.plan.packs.iter().any(|p| p.name == "acme"),
         "the pack applies to the job"
     );
-    assert_eq!(codes(&c), ["acme/prod-exactly-once"], "\n{}", show(&c));
+    assert_eq!(
+        significant(&c),
+        ["acme/prod-exactly-once"],
+        "\n{}",
+        show(&c)
+    );
     let dir = policy_dir(&[("acme.kdl", &acme_pack_applying(not_selected))]);
     let c = compile_with(&at_least_once, vec![dir.path().to_path_buf()]);
-    assert!(c.findings.is_empty(), "\n{}", show(&c));
+    assert!(significant(&c).is_empty(), "\n{}", show(&c));
 }
 
 #[test]
@@ -1605,4 +1633,69 @@ fn fg123_topic_written_with_mixed_guarantees() {
         d.message
     );
     quiet(&compile(BASE), "FG123");
+}
+
+// ---------------------------------------------------------------------------------------------
+// FG307–FG311: local state, storage plumbing and checkpoint cost
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn fg307_local_recovery_task_failover_only() {
+    let c = compile(BASE);
+    let d = fired_once(&c, "FG307");
+    assert!(d.message.contains("task failover"), "{}", d.message);
+    // Small state: no local recovery, no finding.
+    quiet(
+        &compile(&base_with("size=\"120GiB\"", "size=\"500MiB\"")),
+        "FG307",
+    );
+}
+
+#[test]
+fn fg308_large_state_without_local_disk() {
+    let c = compile(&base_with(
+        "instance \"r6gd.4xlarge\"",
+        "instance \"m6i.4xlarge\"",
+    ));
+    let d = fired_once(&c, "FG308");
+    assert_eq!(label(&c.sources, d, "state size"), "\"120GiB\"");
+    quiet(&compile(BASE), "FG308");
+}
+
+#[test]
+fn fg309_filesystem_plugin_needed() {
+    let c = compile(BASE);
+    let d = fired_once(&c, "FG309");
+    assert!(d.message.contains("flink-s3-fs-presto"), "{}", d.message);
+    quiet(
+        &compile(&base_with(
+            "storage=\"s3://acme-payments-flink/authorizations\"",
+            "storage=\"hdfs://namenode/flink/authorizations\"",
+        )),
+        "FG309",
+    );
+}
+
+#[test]
+fn fg310_checkpointing_takes_most_of_the_interval() {
+    // 10^8 records/s of 800 B change the whole 120 GiB between checkpoints: full uploads.
+    let c = compile(
+        &base_with("records-per-second=30000", "records-per-second=100000000")
+            .replace("    instance", "    parallelism 32\n    instance"),
+    );
+    let d = fired_once(&c, "FG310");
+    assert!(d.message.contains("estimate"), "{}", d.message);
+    quiet(&compile(BASE), "FG310");
+}
+
+#[test]
+fn fg311_checkpoint_timeout_below_estimate() {
+    let heavy = base_with("records-per-second=30000", "records-per-second=100000000")
+        .replace("    instance", "    parallelism 32\n    instance");
+    let line = r#"override "flink" "execution.checkpointing.timeout" "60 s""#;
+    let c = compile(&heavy.replace("    instance", &format!("    {line}\n    instance")));
+    let d = fired_once(&c, "FG311");
+    assert_eq!(label(&c.sources, d, "timeout"), line);
+    quiet(&compile(&heavy), "FG311");
+    quiet(&compile(BASE), "FG311");
 }

@@ -783,6 +783,31 @@ fn check_flinkdeployment_fields(b: &Build, j: &JobPlan) {
             assert_eq!(volumes, *secrets, "{path}: secret volumes");
             continue;
         }
+        if key == "podTemplate.localVolume" {
+            // `hostPath:<dir>` or `emptyDir`: the volume named flink-local, mounted in the
+            // main container.
+            let Value::Str(spec) = &e.value else {
+                panic!("{path}: localVolume is not a string")
+            };
+            let volume = at(&doc, "spec.podTemplate.spec.volumes")
+                .and_then(Json::as_array)
+                .and_then(|v| v.iter().find(|v| v["name"] == "flink-local"))
+                .unwrap_or_else(|| panic!("{path}: no flink-local volume"));
+            match spec.split_once(':') {
+                Some(("hostPath", dir)) => assert_eq!(volume["hostPath"]["path"], dir, "{path}"),
+                _ => assert!(volume.get("emptyDir").is_some(), "{path}: {volume}"),
+            }
+            let mounts = at(&doc, "spec.podTemplate.spec.containers")
+                .and_then(Json::as_array)
+                .and_then(|c| c.first())
+                .and_then(|c| c["volumeMounts"].as_array().cloned())
+                .unwrap_or_default();
+            assert!(
+                mounts.iter().any(|m| m["name"] == "flink-local"),
+                "{path}: flink-local not mounted"
+            );
+            continue;
+        }
         let got = at(&doc, key).unwrap_or_else(|| panic!("{path}: plan sets {key}, file lacks it"));
         assert!(
             same_value(got, &e.value),

@@ -4,7 +4,7 @@ use super::{CheckDef, Findings, label_job, label_origin};
 use crate::diag::Severity;
 use crate::plan::{DocKind, Plan};
 
-pub static CHECKS: [CheckDef; 6] = [
+pub static CHECKS: [CheckDef; 11] = [
     CheckDef {
         code: "FG301",
         name: "config-key-prefix-collision",
@@ -58,6 +58,51 @@ pub static CHECKS: [CheckDef; 6] = [
         why: "Flink refuses to run operators with a parallelism above their max parallelism (the number of key groups).",
         fix: "raise `parallelism max=…` (a one-time change that needs a savepoint migration) or lower the parallelism",
         run: parallelism_above_max,
+    },
+    CheckDef {
+        code: "FG307",
+        name: "local-recovery-task-failover-only",
+        severity: Severity::Info,
+        summary: "Local recovery is on, but TaskManager pods of a native Kubernetes deployment do not keep their local state across a pod restart.",
+        why: "A restarted TaskManager pod gets a new resource id and an empty local directory: the local copies speed up task failover inside a running TaskManager, not recovery from a lost pod, which downloads the state again.",
+        fix: "nothing to change for task failover; for pod restarts, a persistent working directory with a stable taskmanager.resource-id (standalone mode with a StatefulSet) is needed",
+        run: local_recovery_scope,
+    },
+    CheckDef {
+        code: "FG308",
+        name: "large-state-without-local-disk",
+        severity: Severity::Warning,
+        summary: "RocksDB holds more than 10 GiB of state per node on an instance without local NVMe.",
+        why: "RocksDB then works on the container's root or network disk: compactions and checkpoint uploads compete for the disk's throughput limit, and recovery downloads the whole state through it.",
+        fix: "use an instance type with local NVMe (e.g. the `d` variants on AWS, `-lssd` on GCP), or more nodes",
+        run: large_state_no_local_disk,
+    },
+    CheckDef {
+        code: "FG309",
+        name: "filesystem-plugin-needed",
+        severity: Severity::Info,
+        summary: "The checkpoint storage URI needs a Flink filesystem plugin.",
+        why: "Flink loads s3://, gs:// and abfss:// file systems only from plugins; without the plugin the job fails at its first checkpoint (or at startup with HA) with UnsupportedFileSystemSchemeException.",
+        fix: "enable the plugin in the image: ENABLE_BUILT_IN_PLUGINS=<plugin>-<flink version>.jar for the official image, or copy it from opt/ to plugins/",
+        run: filesystem_plugin,
+    },
+    CheckDef {
+        code: "FG310",
+        name: "checkpointing-takes-most-of-the-interval",
+        severity: Severity::Warning,
+        summary: "Policy: by estimate, checkpoints take more of each interval than the policy allows.",
+        why: "A job that checkpoints most of the time spends its I/O on uploads, and with a min-pause the effective interval stretches: end-to-end latency (exactly-once commits) and recovery replay grow.",
+        fix: "lengthen the checkpoint interval, use incremental checkpoints, more nodes or more network bandwidth",
+        run: checkpoint_share,
+    },
+    CheckDef {
+        code: "FG311",
+        name: "checkpoint-timeout-below-estimate",
+        severity: Severity::Warning,
+        summary: "Policy: the checkpoint timeout leaves less than the policy margin over the estimated checkpoint duration.",
+        why: "Checkpoints that regularly time out never complete: the job restarts after the tolerated failures, and exactly-once sinks never commit.",
+        fix: "raise execution.checkpointing.timeout above the estimate with margin, or make checkpoints cheaper",
+        run: timeout_below_estimate,
     },
 ];
 
@@ -250,6 +295,145 @@ fn parallelism_above_max(plan: &Plan, f: &mut Findings) {
             ));
             label_origin(d, &p.origin, "parallelism");
             label_origin(d, &m.origin, "max parallelism");
+            label_job(d, job);
+        }
+    }
+}
+
+fn local_recovery_scope(plan: &Plan, f: &mut Findings) {
+    for job in &plan.jobs {
+        let Some(doc) = job.doc(DocKind::Flink) else {
+            continue;
+        };
+        let on = [
+            "execution.state-recovery.from-local",
+            "state.backend.local-recovery",
+        ]
+        .iter()
+        .find_map(|k| doc.entry(k).filter(|e| e.value.as_bool() == Some(true)));
+        if let Some(e) = on {
+            let d = f.add(format!(
+                "job `{}`: local recovery speeds up task failover only: a restarted TaskManager pod starts with a new resource id and no local state",
+                job.name
+            ));
+            label_origin(d, &e.origin, "local recovery");
+            label_job(d, job);
+        }
+    }
+}
+
+fn large_state_no_local_disk(plan: &Plan, f: &mut Findings) {
+    const PER_NODE: f64 = 10.0 * (1u64 << 30) as f64;
+    for job in &plan.jobs {
+        if job.fact_str("state-backend") != Some("rocksdb")
+            || job.fact_i64("instance-local-disk") != Some(0)
+        {
+            continue;
+        }
+        let Some(state) = job.fact("state-size") else {
+            continue;
+        };
+        let nodes = job
+            .fact_i64("instance-count")
+            .or_else(|| job.fact_i64("instance-count-needed"))
+            .unwrap_or(1)
+            .max(1);
+        let per_node = state.value.as_i64().unwrap_or(0) as f64 / nodes as f64;
+        if per_node > PER_NODE {
+            let d = f.add(format!(
+                "job `{}`: {} of RocksDB state per node on `{}`, which has no local NVMe",
+                job.name,
+                crate::units::human_size(per_node as u64),
+                job.fact_str("instance-type").unwrap_or("?")
+            ));
+            label_origin(d, &state.origin, "state size");
+            if let Some(i) = job.fact("instance-type") {
+                label_origin(d, &i.origin, "instance type");
+            }
+            label_job(d, job);
+        }
+    }
+}
+
+fn filesystem_plugin(plan: &Plan, f: &mut Findings) {
+    for job in &plan.jobs {
+        let Some(storage) = job.fact("storage") else {
+            continue;
+        };
+        let Some(uri) = storage.value.as_str() else {
+            continue;
+        };
+        if let Some(plugin) = crate::resolve::local_state::filesystem_plugin(uri) {
+            let version = job.fact_str("flink-version").unwrap_or("<version>");
+            let d = f.add(format!(
+                "job `{}`: checkpoint storage `{uri}` needs the {plugin} plugin in the image (e.g. ENABLE_BUILT_IN_PLUGINS={plugin}-{version}.<patch>.jar)",
+                job.name
+            ));
+            label_origin(d, &storage.origin, "storage URI");
+            label_job(d, job);
+        }
+    }
+}
+
+fn float_fact(job: &crate::plan::JobPlan, name: &str) -> Option<f64> {
+    match job.fact(name)?.value {
+        crate::plan::Value::Float(v) => Some(v),
+        _ => None,
+    }
+}
+
+fn checkpoint_share(plan: &Plan, f: &mut Findings) {
+    for job in &plan.jobs {
+        let (Some(est), Some(share)) = (
+            job.fact("checkpoint-duration-estimate"),
+            float_fact(job, "policy-max-checkpoint-share"),
+        ) else {
+            continue;
+        };
+        let Some(interval) = job.get(DocKind::Flink, "execution.checkpointing.interval") else {
+            continue;
+        };
+        let (Some(e), Some(i)) = (est.value.as_i64(), interval.value.as_i64()) else {
+            continue;
+        };
+        if i > 0 && e as f64 > share * i as f64 {
+            let d = f.add(format!(
+                "job `{}`: a checkpoint takes about {} (estimate) of each {} interval, more than the policy's {:.0}%",
+                job.name,
+                crate::units::human_duration(e as u64),
+                crate::units::human_duration(i as u64),
+                share * 100.0
+            ));
+            label_origin(d, &interval.origin, "interval");
+            label_origin(d, &est.origin, "estimate");
+            label_job(d, job);
+        }
+    }
+}
+
+fn timeout_below_estimate(plan: &Plan, f: &mut Findings) {
+    for job in &plan.jobs {
+        let (Some(est), Some(margin)) = (
+            job.fact("checkpoint-duration-estimate"),
+            float_fact(job, "policy-checkpoint-timeout-margin"),
+        ) else {
+            continue;
+        };
+        let Some(timeout) = job.get(DocKind::Flink, "execution.checkpointing.timeout") else {
+            continue;
+        };
+        let (Some(e), Some(t)) = (est.value.as_i64(), timeout.value.as_i64()) else {
+            continue;
+        };
+        if (t as f64) < e as f64 * margin {
+            let d = f.add(format!(
+                "job `{}`: checkpoint timeout {} is below the estimated checkpoint duration {} × {margin}",
+                job.name,
+                crate::units::human_duration(t as u64),
+                crate::units::human_duration(e as u64)
+            ));
+            label_origin(d, &timeout.origin, "timeout");
+            label_origin(d, &est.origin, "estimate");
             label_job(d, job);
         }
     }

@@ -419,6 +419,21 @@ fn idempotence_misconfigured(plan: &Plan, f: &mut Findings) {
             .and_then(Value::as_bool)
             .unwrap_or(false)
             || doc.get("transaction.timeout.ms").is_some();
+        // KafkaSink sets a transactional.id for exactly-once, which needs idempotence.
+        if job.fact_str("delivery") == Some("exactly-once")
+            && !job.sinks.is_empty()
+            && let Some(e) = doc
+                .entry("enable.idempotence")
+                .filter(|e| e.value.as_bool() == Some(false))
+        {
+            let d = f.add(format!(
+                "job `{}`: exactly-once sinks are transactional, but enable.idempotence is false: the producer refuses a transactional.id without idempotence",
+                job.name
+            ));
+            label_origin(d, &e.origin, "enable.idempotence");
+            label_job(d, job);
+            continue;
+        }
         if !idempotent {
             continue;
         }
@@ -648,10 +663,16 @@ fn producer_number(job: &crate::plan::JobPlan, key: &str) -> Option<i64> {
     {
         return Some(v);
     }
-    crate::policy::kafka_model::model(job.fact_str("kafka-version")?)?
-        .producer
-        .get(key)?
-        .default_number()
+    // The default of the client the job runs: the connector's kafka-clients version, not the
+    // brokers' (defaults such as linger.ms changed in 4.0).
+    let client_line = job
+        .fact_str("kafka-clients-version")
+        .map(|v| v.split('.').take(2).collect::<Vec<_>>().join("."));
+    let model = client_line
+        .as_deref()
+        .and_then(crate::policy::kafka_model::model)
+        .or_else(|| crate::policy::kafka_model::model(job.fact_str("kafka-version")?))?;
+    model.producer.get(key)?.default_number()
 }
 
 fn delivery_timeout(plan: &Plan, f: &mut Findings) {

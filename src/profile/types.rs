@@ -240,6 +240,9 @@ pub struct Topic {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Checkpoint {
     pub interval: Option<Duration>,
+    /// Backpressure is expected (slow sinks, skew): use unaligned checkpoints after an aligned
+    /// timeout, so barriers do not wait behind buffered records.
+    pub backpressure: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -296,7 +296,8 @@ fn render_job(
         Some(Value::List(l)) => l.clone(),
         _ => vec![],
     };
-    let secret_volumes: Vec<BTreeMap<&str, String>> = match job
+    // Pod volumes: the Kafka credentials' Secrets (read-only) and the node's local disk.
+    let mut volumes: Vec<BTreeMap<&str, String>> = match job
         .get(DocKind::K8s, "podTemplate.secretVolumes")
         .map(|e| &e.value)
     {
@@ -304,14 +305,32 @@ fn render_job(
             .iter()
             .map(|s| {
                 BTreeMap::from([
-                    ("secret", s.clone()),
+                    ("kind", "secret".to_string()),
+                    ("source", s.clone()),
                     ("volume", format!("secret-{s}")),
                     ("path", secret_mount(s)),
+                    ("read_only", "true".to_string()),
                 ])
             })
             .collect(),
         _ => vec![],
     };
+    if let Some(local) = job
+        .get(DocKind::K8s, "podTemplate.localVolume")
+        .and_then(|e| e.value.as_str())
+    {
+        let (kind, source) = match local.split_once(':') {
+            Some(("hostPath", path)) => ("hostPath", path.to_string()),
+            _ => ("emptyDir", String::new()),
+        };
+        volumes.push(BTreeMap::from([
+            ("kind", kind.to_string()),
+            ("source", source),
+            ("volume", "flink-local".to_string()),
+            ("path", crate::resolve::local_state::MOUNT.to_string()),
+            ("read_only", String::new()),
+        ]));
+    }
     files.push(File {
         path: format!("{dir}/k8s/flinkdeployment.yaml"),
         contents: render(
@@ -320,7 +339,7 @@ fn render_job(
             context! {
                 job => job.name.as_str(),
                 operator_version => job.fact_str("operator-version").unwrap_or("?"),
-                k8s => Serde(k8s), flink_configuration => Serde(flink_configuration), args => Serde(args), secret_volumes => Serde(secret_volumes),
+                k8s => Serde(k8s), flink_configuration => Serde(flink_configuration), args => Serde(args), volumes => Serde(volumes),
             },
         )?,
     });

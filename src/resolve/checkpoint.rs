@@ -208,3 +208,132 @@ fn model(name: &str, steps: Vec<String>, input: Option<Input>) -> Origin {
         inputs: input.into_iter().collect(),
     }
 }
+
+/// Estimate a checkpoint's duration: the bytes uploaded per checkpoint (incremental RocksDB: the
+/// state changed since the last one, times a compaction factor; otherwise the full state) over
+/// the nodes' upload bandwidth. An estimate, stated as one.
+pub fn cost(cx: &JobCtx<'_>, plan: &mut JobPlan) {
+    let p = cx.p();
+    let Some(state) = p.state.as_ref() else {
+        return;
+    };
+    let Some((inst, _)) = cx.packs.instance(&p.instance.kind) else {
+        return;
+    };
+    let Some(interval) = plan
+        .get(DocKind::Flink, &cx.key("checkpoint-interval"))
+        .and_then(|e| e.value.as_i64())
+    else {
+        return;
+    };
+    let nodes = plan
+        .fact_i64("instance-count")
+        .or_else(|| plan.fact_i64("instance-count-needed"))
+        .unwrap_or(1)
+        .max(1) as f64;
+    let incremental = plan
+        .get(DocKind::Flink, &cx.key("incremental"))
+        .and_then(|e| e.value.as_bool())
+        .unwrap_or(false);
+    let rate = p.throughput.as_ref().map_or(0.0, |t| {
+        t.records_per_second as f64 * t.record_size.0 as f64
+    });
+    let (factor, f_in) = cx.param_f64("checkpoint.compaction-factor", 2.0);
+    let (efficiency, e_in) = cx.param_f64("checkpoint.upload-efficiency", 0.5);
+    let size = state.size.0 as f64;
+    let (bytes, what) = if incremental && rate > 0.0 {
+        let changed = (rate * interval as f64 / 1000.0 * factor).min(size);
+        (
+            changed,
+            format!(
+                "incremental: {} written per interval × compaction {factor}",
+                crate::units::human_size((rate * interval as f64 / 1000.0) as u64)
+            ),
+        )
+    } else {
+        (size, "full state per checkpoint".to_string())
+    };
+    let mut bandwidth = inst.network_baseline_gbps * 1e9 / 8.0 * efficiency;
+    let mut limit = format!(
+        "network baseline {} Gbit/s × {efficiency}",
+        inst.network_baseline_gbps
+    );
+    // Without local disks RocksDB reads its files from the network disk to upload them.
+    if inst.local_nvme_count == 0
+        && inst.disk_bandwidth_mbps > 0.0
+        && state.backend == crate::profile::Backend::Rocksdb
+    {
+        let disk = inst.disk_bandwidth_mbps * 1e6;
+        if disk < bandwidth {
+            bandwidth = disk;
+            limit = format!("network disk {} MB/s", inst.disk_bandwidth_mbps);
+        }
+    }
+    let seconds = if bandwidth > 0.0 {
+        bytes / (nodes * bandwidth)
+    } else {
+        0.0
+    };
+    let ms = (seconds * 1000.0).ceil() as u64;
+    let mut inputs = vec![
+        cx.input(
+            "state size",
+            crate::units::human_size(state.size.0),
+            "/state/size",
+        ),
+        Input {
+            name: "nodes".into(),
+            value: nodes.to_string(),
+            span: None,
+        },
+        Input {
+            name: format!("instance {}", inst.name),
+            value: limit.clone(),
+            span: Some(inst.span),
+        },
+    ];
+    inputs.extend(f_in);
+    inputs.extend(e_in);
+    plan.set_fact(
+        "checkpoint-duration-estimate",
+        Value::Millis(ms),
+        Origin::Model {
+            model: "checkpoint-cost".into(),
+            steps: vec![
+                format!(
+                    "bytes per checkpoint ≈ {} ({what})",
+                    crate::units::human_size(bytes as u64)
+                ),
+                format!(
+                    "upload bandwidth per node ≈ {}/s ({limit})",
+                    crate::units::human_size(bandwidth as u64)
+                ),
+                format!(
+                    "≈ {} per checkpoint over {nodes} node(s) — an estimate",
+                    crate::units::human_duration(ms)
+                ),
+            ],
+            inputs,
+        },
+    );
+    let (share, s_in) = cx.param_f64("checkpoint.max-time-share", 0.3);
+    plan.set_fact(
+        "policy-max-checkpoint-share",
+        Value::Float(share),
+        Origin::Model {
+            model: "policy".into(),
+            steps: vec!["checkpoint.max-time-share".into()],
+            inputs: s_in.into_iter().collect(),
+        },
+    );
+    let (margin, m_in) = cx.param_f64("checkpoint.timeout-margin", 2.0);
+    plan.set_fact(
+        "policy-checkpoint-timeout-margin",
+        Value::Float(margin),
+        Origin::Model {
+            model: "policy".into(),
+            steps: vec!["checkpoint.timeout-margin".into()],
+            inputs: m_in.into_iter().collect(),
+        },
+    );
+}

@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod cluster;
 pub mod context;
 pub mod kafka;
+pub mod local_state;
 pub mod memory;
 pub mod overrides;
 pub mod rules;
@@ -229,6 +230,8 @@ fn job(
     ) {
         errors.extend(e);
     }
+    local_state::derive(&cx, &mut plan);
+    checkpoint::cost(&cx, &mut plan);
     budget::derive(&cx, &mut plan, sized.parallelism, sized.slots);
     memory_facts(&mut plan);
     if let Err(d) = kafka::derive(&cx, &mut plan) {
@@ -368,6 +371,16 @@ fn facts(cx: &JobCtx<'_>, plan: &mut JobPlan) {
         Value::Int(i64::from(c.kafka.brokers)),
         co("/kafka/brokers", "kafka.brokers"),
     );
+    let counts = cx.profile_origin("/name");
+    plan.set_fact("sources", Value::Int(p.source.len() as i64), counts.clone());
+    plan.set_fact("sinks", Value::Int(p.sink.len() as i64), counts);
+    if let Some(clients) = cx.connector_release("kafka-clients") {
+        plan.set_fact(
+            "kafka-clients-version",
+            Value::Str(clients.to_string()),
+            cx.profile_origin("/kafka/connector"),
+        );
+    }
     if let Some(cloud) = cx.selectors.get("cloud") {
         plan.set_fact(
             "cloud",
