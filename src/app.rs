@@ -36,6 +36,64 @@ pub struct Options {
     pub templates: Option<PathBuf>,
     pub format: Format,
     pub color: bool,
+    /// Versions to build with instead of the profiles' own (`flinkgen diff --flink 2.0`).
+    pub versions: VersionOverrides,
+}
+
+/// Product versions that replace the profiles' own, for `flinkgen diff`.
+#[derive(Debug, Clone, Default)]
+pub struct VersionOverrides {
+    pub flink: Option<String>,
+    pub operator: Option<String>,
+    pub connector: Option<String>,
+    pub kafka: Option<String>,
+}
+
+impl VersionOverrides {
+    pub fn is_empty(&self) -> bool {
+        self.flink.is_none()
+            && self.operator.is_none()
+            && self.connector.is_none()
+            && self.kafka.is_none()
+    }
+    /// Apply to every loaded profile (the spans still point at the original text).
+    fn apply(&self, profiles: &mut Profiles) -> Result<(), Diagnostic> {
+        const FLINK: [&str; 7] = ["1.18", "1.19", "1.20", "2.0", "2.1", "2.2", "2.3"];
+        if let Some(v) = &self.flink
+            && !FLINK.contains(&v.as_str())
+        {
+            return Err(Diagnostic::error(format!(
+                "--flink {v}: flinkgen knows Flink {}",
+                FLINK.join(", ")
+            )));
+        }
+        if let Some(v) = &self.kafka
+            && crate::policy::kafka_model::model(v).is_none()
+        {
+            return Err(Diagnostic::error(format!(
+                "--kafka {v}: flinkgen knows Kafka 2.8 to 4.2 (major.minor)"
+            )));
+        }
+        for j in &mut profiles.jobs {
+            if let Some(v) = &self.flink {
+                j.value.flink.version.clone_from(v);
+                // The file format follows the version; a 1.19/1.20-only choice would not apply.
+                j.value.flink.config_file = None;
+            }
+            if let Some(v) = &self.operator {
+                j.value.flink.operator.clone_from(v);
+            }
+            if let Some(v) = &self.connector {
+                j.value.kafka.connector.clone_from(v);
+            }
+        }
+        if let Some(v) = &self.kafka {
+            for c in &mut profiles.clusters {
+                c.value.kafka.version.clone_from(v);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Everything up to a checked Plan.
@@ -135,6 +193,9 @@ pub fn compile(opts: &Options) -> Result<Compiled, (InputErrors, Sources)> {
     }
     if !errors.is_empty() {
         return Err((InputErrors(errors), sources));
+    }
+    if let Err(d) = opts.versions.apply(&mut profiles) {
+        return Err((InputErrors::one(d), sources));
     }
     let plan = resolve::resolve(&profiles, &packs).map_err(|e| (e, sources.clone()))?;
     let findings = check::check(&plan, &packs);
@@ -363,5 +424,53 @@ pub fn instances_cmd(opts: &Options) -> Outcome {
                 ..Default::default()
             }
         }
+    }
+}
+
+/// `flinkgen diff`: the profiles as written against the same profiles with other versions
+/// (and, optionally, extra policy packs).
+pub fn diff_cmd(opts: &Options, extra_policies: &[PathBuf]) -> Outcome {
+    let base_opts = Options {
+        versions: VersionOverrides::default(),
+        ..opts.clone()
+    };
+    let mut variant_opts = opts.clone();
+    variant_opts.policies.extend(extra_policies.iter().cloned());
+    if opts.versions.is_empty() && extra_policies.is_empty() {
+        return Outcome {
+            stderr: "error: say what to compare with: --flink, --operator, --connector, --kafka or --policies-next\n".into(),
+            code: 2,
+            ..Default::default()
+        };
+    }
+    let env = match render::environment(opts.templates.as_deref()) {
+        Ok(env) => env,
+        Err(d) => {
+            return Outcome {
+                stderr: format!("error: {}\n", d.message),
+                code: 2,
+                ..Default::default()
+            };
+        }
+    };
+    let build = |o: &Options| -> Result<(Compiled, Vec<render::Unit>), Outcome> {
+        let c = compile(o).map_err(|(e, sources)| input_failure(e, &sources, o))?;
+        let units = render::render_plan(&c.plan, &env)
+            .map_err(|e| input_failure(InputErrors(e), &c.sources, o))?;
+        Ok((c, units))
+    };
+    let (before, bu) = match build(&base_opts) {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let (after, au) = match build(&variant_opts) {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let what = crate::diff::describe(opts, !extra_policies.is_empty());
+    let r = crate::diff::report((&before, &bu), (&after, &au), &what);
+    Outcome {
+        stdout: r.text,
+        ..Default::default()
     }
 }

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod check;
 pub mod diag;
+pub mod diff;
 pub mod emit;
 pub mod explain;
 pub mod plan;

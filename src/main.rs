@@ -67,6 +67,28 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Show how every artifact and finding changes under other versions or policy packs.
+    Diff {
+        #[arg(required = true, value_name = "PROFILE")]
+        inputs: Vec<PathBuf>,
+        /// Compare with this Flink version (e.g. 2.0).
+        #[arg(long)]
+        flink: Option<String>,
+        /// Compare with this Flink Kubernetes Operator version.
+        #[arg(long)]
+        operator: Option<String>,
+        /// Compare with this Flink Kafka connector version.
+        #[arg(long)]
+        connector: Option<String>,
+        /// Compare with this Kafka version for every cluster.
+        #[arg(long)]
+        kafka: Option<String>,
+        /// Compare with these policy packs added (e.g. the next version of your organisation's packs).
+        #[arg(long = "policies-next", value_name = "DIR")]
+        policies_next: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Print the JSON Schema of a profile kind.
     Schema {
         #[arg(default_value = "job", value_parser = ["job", "cluster"])]
@@ -95,6 +117,7 @@ fn options(inputs: Vec<PathBuf>, common: Common, templates: Option<PathBuf>) -> 
             FormatArg::Json => Format::Json,
         },
         color,
+        versions: app::VersionOverrides::default(),
     }
 }
 
@@ -117,6 +140,24 @@ fn main() -> ExitCode {
                 &options(paths.into_iter().map(PathBuf::from).collect(), common, None),
                 &keys,
             )
+        }
+        Command::Diff {
+            inputs,
+            flink,
+            operator,
+            connector,
+            kafka,
+            policies_next,
+            common,
+        } => {
+            let mut opts = options(inputs, common, None);
+            opts.versions = app::VersionOverrides {
+                flink,
+                operator,
+                connector,
+                kafka,
+            };
+            app::diff_cmd(&opts, &policies_next)
         }
         Command::Schema { kind } => app::schema_cmd(&kind),
         Command::Rules => app::rules_cmd(None),
