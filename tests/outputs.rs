@@ -783,6 +783,25 @@ fn check_flinkdeployment_fields(b: &Build, j: &JobPlan) {
             assert_eq!(volumes, *secrets, "{path}: secret volumes");
             continue;
         }
+        if key == "serviceAccount.identity" {
+            // The identity annotates the job's ServiceAccount, a file of its own.
+            let sa_path = format!("jobs/{}/k8s/serviceaccount.yaml", j.name);
+            let sa = yaml_k8s(&sa_path, b.file(&sa_path));
+            assert_eq!(sa["kind"], "ServiceAccount", "{sa_path}");
+            assert_eq!(
+                sa["metadata"]["name"], doc["spec"]["serviceAccount"],
+                "{sa_path}: the FlinkDeployment's service account"
+            );
+            let annotations: Vec<&Json> = sa["metadata"]["annotations"]
+                .as_object()
+                .map(|m| m.values().collect())
+                .unwrap_or_default();
+            assert!(
+                annotations.iter().any(|v| same_value(v, &e.value)),
+                "{sa_path}: {annotations:?}"
+            );
+            continue;
+        }
         if key == "podTemplate.localVolume" {
             // `hostPath:<dir>` or `emptyDir`: the volume named flink-local, mounted in the
             // main container.

@@ -281,6 +281,11 @@ pub struct Kubernetes {
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"))]
     pub service_account: Option<String>,
     pub upgrade_mode: Option<UpgradeMode>,
+    /// Cloud identity the job's pods use for checkpoint storage: an AWS IAM role ARN (EKS IRSA),
+    /// a GCP service account e-mail (GKE Workload Identity) or an Azure client id (AKS Workload
+    /// Identity). flinkgen writes the annotated ServiceAccount.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9:/._@+=,-]{1,300}$"))]
+    pub identity: Option<String>,
     /// Where checkpoints and savepoints go, e.g. `s3://bucket/flink/orders`.
     #[schemars(regex(pattern = r"^[a-z][a-z0-9+.-]*://[^\s#]{1,1000}$"))]
     pub storage: Option<String>,

@@ -331,6 +331,18 @@ fn render_job(
             ("read_only", String::new()),
         ]));
     }
+    // AKS Workload Identity injects credentials only into pods that carry this label.
+    let pod_labels: Vec<Kv> = if job.fact_str("cloud") == Some("azure")
+        && job.get(DocKind::K8s, "serviceAccount.identity").is_some()
+    {
+        vec![Kv {
+            key: "azure.workload.identity/use".into(),
+            value: "true".into(),
+            note: None,
+        }]
+    } else {
+        vec![]
+    };
     files.push(File {
         path: format!("{dir}/k8s/flinkdeployment.yaml"),
         contents: render(
@@ -339,7 +351,7 @@ fn render_job(
             context! {
                 job => job.name.as_str(),
                 operator_version => job.fact_str("operator-version").unwrap_or("?"),
-                k8s => Serde(k8s), flink_configuration => Serde(flink_configuration), args => Serde(args), volumes => Serde(volumes),
+                k8s => Serde(k8s), flink_configuration => Serde(flink_configuration), args => Serde(args), volumes => Serde(volumes), pod_labels => Serde(pod_labels),
             },
         )?,
     });
@@ -408,6 +420,34 @@ fn render_job(
                 env,
                 "tables.sql",
                 context! { job => job.name.as_str(), tables => Serde(sql_tables(job)) },
+            )?,
+        });
+    }
+    if let Some(identity) = job
+        .get(DocKind::K8s, "serviceAccount.identity")
+        .and_then(|e| e.value.as_str())
+    {
+        // The annotation that binds the pods' service account to a cloud identity, by cloud.
+        let annotation = match job.fact_str("cloud") {
+            Some("aws") => "eks.amazonaws.com/role-arn",
+            Some("gcp") => "iam.gke.io/gcp-service-account",
+            Some("azure") => "azure.workload.identity/client-id",
+            _ => "flinkgen.io/identity",
+        };
+        let name = job
+            .get(DocKind::K8s, "spec.serviceAccount")
+            .map(|e| e.value.flink_text())
+            .unwrap_or_else(|| "flink".into());
+        let namespace = job
+            .get(DocKind::K8s, "metadata.namespace")
+            .map(|e| e.value.flink_text())
+            .unwrap_or_default();
+        files.push(File {
+            path: format!("{dir}/k8s/serviceaccount.yaml"),
+            contents: render(
+                env,
+                "serviceaccount.yaml",
+                context! { job => job.name.as_str(), name, namespace, annotation, identity, azure => job.fact_str("cloud") == Some("azure") },
             )?,
         });
     }

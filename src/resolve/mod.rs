@@ -484,6 +484,13 @@ fn deployment(cx: &JobCtx<'_>, plan: &mut JobPlan) {
             );
         }
     }
+    if let Some(identity) = &p.kubernetes.identity {
+        k8s.set(
+            "serviceAccount.identity",
+            Value::Str(identity.clone()),
+            cx.profile_origin("/kubernetes/identity"),
+        );
+    }
     k8s.set(
         "spec.job.jarURI",
         Value::Str(p.artifact.jar.clone()),
