@@ -57,6 +57,11 @@ fn main() {
         &root.join("templates"),
         &["j2"],
     ));
+    code.push_str(&table(
+        "FLINK_OPTIONS",
+        &root.join("policies/flink/options"),
+        &["tsv"],
+    ));
     let out =
         PathBuf::from(std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("embedded.rs");
     if let Err(e) = std::fs::write(&out, code) {

@@ -728,29 +728,43 @@ fn fg203_not_enough_nodes() {
 
 #[test]
 fn fg301_config_key_prefix_collision() {
-    // `high-availability.type` (set for savepoint upgrades) and a key extending it.
-    let c = compile(&base_with_job_lines(
-        r#"override "flink" "high-availability.type.x" "y""#,
-    ));
+    // Reporter keys are open-ended (plugins define them), so two of them can collide.
+    let lines = "override \"flink\" \"metrics.reporter.prom\" \"x\"\n    override \"flink\" \"metrics.reporter.prom.factory.class\" \"org.apache.flink.metrics.prometheus.PrometheusReporterFactory\"";
+    let c = compile(&base_with_job_lines(lines));
     let d = fired_once(&c, "FG301");
     assert!(
-        d.message
-            .contains("`high-availability.type` is a prefix of `high-availability.type.x`"),
+        d.message.contains(
+            "`metrics.reporter.prom` is a prefix of `metrics.reporter.prom.factory.class`"
+        ),
         "{}",
         d.message
     );
     assert_eq!(
-        label(&c.sources, d, "high-availability.type.x"),
-        r#"override "flink" "high-availability.type.x" "y""#
+        label(&c.sources, d, "metrics.reporter.prom"),
+        r#"override "flink" "metrics.reporter.prom" "x""#
     );
 
     quiet(&compile(BASE), "FG301");
     // A shared prefix that is not a whole dotted segment is no collision.
     quiet(
         &compile(&base_with_job_lines(
-            r#"override "flink" "high-availability.typex" "y""#,
+            "override \"flink\" \"metrics.reporter.promx\" \"x\"\n    override \"flink\" \"metrics.reporter.prom.factory.class\" \"org.apache.flink.metrics.prometheus.PrometheusReporterFactory\"",
         )),
         "FG301",
+    );
+    // A key Flink does not know is refused before any check runs.
+    let (_dir, path) = common::profile(&base_with_job_lines(
+        r#"override "flink" "high-availability.type.x" "y""#,
+    ));
+    let err = flinkgen::app::compile(&common::options(&[&path]))
+        .err()
+        .map(|(e, _)| e.0)
+        .unwrap_or_default();
+    assert!(
+        err.iter().any(|d| d
+            .message
+            .contains("is not a Flink 1.20 configuration option")),
+        "{err:?}"
     );
 }
 

@@ -77,19 +77,16 @@ fn flink_2_2_reads_flinkgen_config_as_intended() {
 /// flinkgen must refuse it ("Removed keys and deprecated aliases of the Flink version are errors
 /// naming the replacement", README).
 #[test]
-#[ignore = "flinkgen bug: `override \"flink\"` accepts 149 of the 163 keys Flink 1.18.1 reads only as deprecated keys (e.g. akka.ask.timeout, taskmanager.memory.size, taskmanager.network.memory.min), and writes them into flink-conf.yaml; run with --ignored for the list"]
 fn flink_1_18_deprecated_keys_are_refused_as_overrides() {
     probe_deprecated("1.18", "1.18.1");
 }
 
 #[test]
-#[ignore = "flinkgen bug: `override \"flink\"` accepts 209 of the 230 keys Flink 1.20.3 reads only as deprecated keys (e.g. akka.ask.timeout, state.storage.fs.memory-threshold, taskmanager.memory.size); run with --ignored for the list"]
 fn flink_1_20_deprecated_keys_are_refused_as_overrides() {
     probe_deprecated("1.20", "1.20.3");
 }
 
 #[test]
-#[ignore = "flinkgen bug: `override \"flink\"` accepts 153 of the 168 keys Flink 2.2.0 reads only as deprecated or fallback keys (e.g. akka.ask.timeout, taskmanager.state.local.root-dirs, taskmanager.memory.size); run with --ignored for the list"]
 fn flink_2_2_deprecated_keys_are_refused_as_overrides() {
     probe_deprecated("2.2", "2.2.0");
 }

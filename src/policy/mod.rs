@@ -1,6 +1,7 @@
 //! Policy packs: the built-in packs (embedded at build time) plus user packs from `--policies`.
 
 pub mod expr;
+pub mod flink_options;
 pub mod kafka_model;
 pub mod pack;
 

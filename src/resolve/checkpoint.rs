@@ -241,7 +241,11 @@ pub fn cost(cx: &JobCtx<'_>, plan: &mut JobPlan) {
     let (factor, f_in) = cx.param_f64("checkpoint.compaction-factor", 2.0);
     let (efficiency, e_in) = cx.param_f64("checkpoint.upload-efficiency", 0.5);
     let size = state.size.0 as f64;
-    let (bytes, what) = if incremental && rate > 0.0 {
+    // Incremental checkpoints upload what changed: without a throughput there is no estimate.
+    if incremental && rate == 0.0 {
+        return;
+    }
+    let (bytes, what) = if incremental {
         let changed = (rate * interval as f64 / 1000.0 * factor).min(size);
         (
             changed,

@@ -133,24 +133,28 @@ fn flink(
             "remove it".into(),
         ));
     }
-    let value = match flink_type(cx, key) {
-        FlinkType::Memory => Value::Bytes(units::parse_flink_memory(text).map_err(|e| {
-            (
-                false,
-                format!("bad Flink memory size for `{key}`: {e}"),
-                "Flink sizes are binary: e.g. `256m`, `2g`".to_string(),
-            )
-        })?),
-        FlinkType::Duration => {
-            Value::Millis(units::parse_flink_duration_ms(text).map_err(|e| {
+    let value = match crate::policy::flink_options::catalog(version) {
+        Some(catalog) => typed_by_catalog(catalog, version, key, text)?,
+        // No catalogue for this version: the product pack's defaults tell the grammar.
+        None => match flink_type(cx, key) {
+            FlinkType::Memory => Value::Bytes(units::parse_flink_memory(text).map_err(|e| {
                 (
                     false,
-                    format!("bad Flink duration for `{key}`: {e}"),
-                    "e.g. `30 s`, `10 min`".to_string(),
+                    format!("bad Flink memory size for `{key}`: {e}"),
+                    "Flink sizes are binary: e.g. `256m`, `2g`".to_string(),
                 )
-            })?)
-        }
-        FlinkType::Text => Value::Str(text.to_string()),
+            })?),
+            FlinkType::Duration => {
+                Value::Millis(units::parse_flink_duration_ms(text).map_err(|e| {
+                    (
+                        false,
+                        format!("bad Flink duration for `{key}`: {e}"),
+                        "e.g. `30 s`, `10 min`".to_string(),
+                    )
+                })?)
+            }
+            FlinkType::Text => Value::Str(text.to_string()),
+        },
     };
     // The operator writes resource.memory into process.size: keep both in step.
     if key == cx.key("tm-process-size") {
@@ -289,4 +293,105 @@ fn kubernetes(
         }
     }
     Ok(())
+}
+
+/// Check a Flink override against the version's option catalogue and parse its value with the
+/// option's own type.
+fn typed_by_catalog(
+    catalog: &crate::policy::flink_options::Catalog,
+    version: &str,
+    key: &str,
+    text: &str,
+) -> Result<Value, (bool, String, String)> {
+    use crate::policy::flink_options::{Lookup, PLUGIN_PREFIXES};
+    let def = match catalog.lookup(key) {
+        Lookup::Known(def) => def,
+        Lookup::Alias { current } => {
+            return Err((
+                true,
+                format!(
+                    "`{key}` is only a deprecated or fallback key of `{current}` in Flink {version}"
+                ),
+                format!(
+                    "use `{current}` (flinkgen may write `{current}` itself, and Flink would then ignore `{key}`)"
+                ),
+            ));
+        }
+        Lookup::Deprecated { replacement } => {
+            let help =
+                replacement.map_or_else(|| "remove it".to_string(), |r| format!("use `{r}`"));
+            return Err((
+                true,
+                format!("`{key}` is deprecated in Flink {version}"),
+                help,
+            ));
+        }
+        Lookup::Unknown if PLUGIN_PREFIXES.iter().any(|p| key.starts_with(p)) => {
+            return Ok(Value::Str(text.to_string()));
+        }
+        Lookup::Unknown => {
+            let help = match did_you_mean(key, catalog.keys()) {
+                Some(c) => format!("did you mean `{c}`?"),
+                None => format!(
+                    "not an option of Flink {version}; plugin namespaces ({}) are accepted as written",
+                    PLUGIN_PREFIXES.join(" ")
+                ),
+            };
+            return Err((
+                true,
+                format!("`{key}` is not a Flink {version} configuration option"),
+                help,
+            ));
+        }
+    };
+    let bad = |what: &str, e: String| {
+        (
+            false,
+            format!("bad {what} for `{key}`: {e}"),
+            format!("`{key}` is a {} option", def.ty),
+        )
+    };
+    Ok(match def.ty.as_str() {
+        "memory" => {
+            Value::Bytes(units::parse_flink_memory(text).map_err(|e| bad("Flink memory size", e))?)
+        }
+        "duration" => Value::Millis(
+            units::parse_flink_duration_ms(text).map_err(|e| bad("Flink duration", e))?,
+        ),
+        "boolean" => match text.trim().to_ascii_lowercase().as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => return Err(bad("boolean", format!("`{text}` is not true or false"))),
+        },
+        "int" | "long" => Value::Int(
+            text.trim()
+                .parse()
+                .map_err(|_| bad("number", format!("`{text}` is not a whole number")))?,
+        ),
+        "float" | "double" => {
+            text.trim()
+                .parse::<f64>()
+                .map_err(|_| bad("number", format!("`{text}` is not a number")))?;
+            Value::Str(text.trim().to_string())
+        }
+        "enum" => {
+            let v = text.trim();
+            match def.enum_values.iter().find(|e| e.eq_ignore_ascii_case(v)) {
+                Some(e) => Value::Str(e.clone()),
+                None => {
+                    let help = match did_you_mean(
+                        &v.to_ascii_uppercase(),
+                        def.enum_values.iter().map(String::as_str),
+                    ) {
+                        Some(c) => {
+                            format!("did you mean `{c}`? values: {}", def.enum_values.join(", "))
+                        }
+                        None => format!("values: {}", def.enum_values.join(", ")),
+                    };
+                    return Err((false, format!("`{v}` is not a value of `{key}`"), help));
+                }
+            }
+        }
+        _ => Value::Str(text.to_string()),
+    })
 }
