@@ -10,7 +10,8 @@
 # is left alone, and an archive already in $CACHE/wheels is not downloaded again.
 set -euo pipefail
 
-VERSIONS=(1.18.1 1.20.3 2.2.0)
+# Every Flink minor flinkgen supports (tests/flink_config.rs); tests/flink_memory.rs uses 1.18, 1.20, 2.2.
+VERSIONS=(1.18.1 1.19.3 1.20.3 2.0.0 2.1.1 2.2.0 2.3.0)
 CACHE="${FLINKGEN_CACHE:-$HOME/.cache/flinkgen}"
 WHEELS="$CACHE/wheels"
 
@@ -94,8 +95,11 @@ sys.exit(0 if n else 1)
 PY
         ;;
     *.tar.gz)
-        # An sdist: apache-flink-libraries-<v>/deps/bin/…, …/deps/lib/…
-        local top="apache-flink-libraries-$v/deps"
+        # An sdist: apache-flink-libraries-<v>/deps/bin/…, …/deps/lib/… (newer sdists name the
+        # top directory apache_flink_libraries-<v>).
+        local base
+        base=$(basename "$archive" .tar.gz)
+        local top="$base/deps"
         tar -xzf "$archive" -C "$tmp" --wildcards \
             "$top/bin/bash-java-utils.jar" "$top/lib/flink-dist-*.jar" "$top/lib/log4j-*.jar" ||
             die "cannot extract jars from $archive"

@@ -69,6 +69,26 @@ fn flink_1_20_reads_flinkgen_config_as_intended() {
 }
 
 #[test]
+fn flink_1_19_reads_flinkgen_config_as_intended() {
+    run_version("1.19", "1.19.3");
+}
+
+#[test]
+fn flink_2_0_reads_flinkgen_config_as_intended() {
+    run_version("2.0", "2.0.0");
+}
+
+#[test]
+fn flink_2_1_reads_flinkgen_config_as_intended() {
+    run_version("2.1", "2.1.1");
+}
+
+#[test]
+fn flink_2_3_reads_flinkgen_config_as_intended() {
+    run_version("2.3", "2.3.0");
+}
+
+#[test]
 fn flink_2_2_reads_flinkgen_config_as_intended() {
     run_version("2.2", "2.2.0");
 }
@@ -729,7 +749,7 @@ fn profile(rng: &mut Rng, minor: &str, i: usize) -> (String, Vec<(String, String
         _ => *rng.pick(&["3.4.0", "3.3.0"]),
     };
     let (config_file, yaml) = match minor {
-        "1.20" => match rng.below(10) {
+        "1.19" | "1.20" => match rng.below(10) {
             0..=3 => (" config-file=\"config.yaml\"", true),
             4 => (" config-file=\"flink-conf.yaml\"", false),
             _ => ("", false),
@@ -1459,7 +1479,8 @@ fn control_file(file_name: &str, entries: &[(&str, String)]) -> String {
 /// Configs with a known defect each, and the disagreement the check must report for it: a
 /// check that finds nothing in flinkgen's files must still find these.
 fn controls(minor: &str, file_name: &str) -> Vec<(Case, &'static str)> {
-    let legacy = minor == "1.18";
+    // Before the 1.20 renames (FLIP-406) the checkpoint keys are the state.* ones.
+    let legacy = minor == "1.18" || minor == "1.19";
     let incremental = if legacy {
         "state.backend.incremental"
     } else {
@@ -1597,7 +1618,7 @@ fn controls(minor: &str, file_name: &str) -> Vec<(Case, &'static str)> {
 fn run_controls(harness: &mut Harness, minor: &str, work: &Path) -> Result<usize, String> {
     let files: &[&str] = match minor {
         "1.18" => &["flink-conf.yaml"],
-        "1.20" => &["flink-conf.yaml", "config.yaml"],
+        "1.19" | "1.20" => &["flink-conf.yaml", "config.yaml"],
         _ => &["config.yaml"],
     };
     let mut blind = vec![];
