@@ -41,11 +41,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Instant;
+
+use common::jvm::{self, Harness, unescape};
 
 use flinkgen::app::{Options, compile};
 use flinkgen::plan::{DocKind, JobPlan, Origin, Value};
@@ -112,258 +112,54 @@ fn flink_2_2_deprecated_keys_are_refused_as_overrides() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Prerequisites and the harness JVM (as in tests/flink_memory.rs)
+// Prerequisites and the harness JVM
 // ---------------------------------------------------------------------------------------------
 
-fn cache_dir() -> PathBuf {
-    match std::env::var_os("FLINKGEN_CACHE") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => {
-            let home = std::env::var_os("HOME").unwrap_or_default();
-            PathBuf::from(home).join(".cache").join("flinkgen")
-        }
-    }
-}
-
-/// The jars of one Flink version (bin/*.jar, lib/*.jar), or why they are not usable.
-fn flink_jars(full: &str) -> Result<Vec<PathBuf>, String> {
-    let dir = cache_dir().join(format!("flink-{full}"));
-    let mut jars = vec![];
-    for sub in ["bin", "lib"] {
-        if let Ok(rd) = std::fs::read_dir(dir.join(sub)) {
-            jars.extend(
-                rd.filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "jar")),
-            );
-        }
-    }
-    jars.sort();
-    let has = |prefix: &str| {
-        jars.iter().any(|j| {
-            j.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
-        })
-    };
-    if has("flink-dist-") && has("log4j-core-") {
-        Ok(jars)
-    } else {
-        Err(format!(
-            "the Flink {full} jars are missing from {}",
-            dir.display()
-        ))
-    }
-}
-
-fn tool_works(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The jars, or `None` to skip (outside CI). Under CI=true a missing prerequisite fails.
+/// The jars (bin/*.jar, lib/*.jar), or `None` to skip (outside CI). Under CI=true a missing
+/// prerequisite fails.
 fn prerequisites(full: &str) -> Option<Vec<PathBuf>> {
-    let problem = if !tool_works("java") || !tool_works("javac") {
-        Err("`java` and `javac` (JDK 17) are not both on PATH: install a JDK".to_string())
-    } else {
-        flink_jars(full)
-    };
-    match problem {
-        Ok(jars) => Some(jars),
-        Err(why) => {
-            let msg = format!(
-                "{why}; the Flink jars come from `bash scripts/flink-jars.sh` (FLINKGEN_CACHE={})",
-                cache_dir().display()
-            );
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("Flink {full} config cross-check cannot run: {msg}");
-            }
-            eprintln!("SKIPPED Flink {full} config cross-check: {msg}");
-            None
-        }
+    jvm::require_flink(full, "config cross-check", &["flink-dist-", "log4j-core-"])
+}
+
+/// Compile tests/flink-harness/ConfigHarness.java against the jars into
+/// target/flink-config-harness and start it, logging WARN and above to stderr so stdout carries
+/// only the protocol.
+fn start_harness(full: &str, jars: &[PathBuf]) -> Harness {
+    let (cp, log4j) = jvm::compile_flink_harness(
+        "tests/flink-harness/ConfigHarness.java",
+        "flink-config-harness",
+        full,
+        jars,
+    );
+    // Flink's images run with a UTF-8 locale; Flink 1.x reads flink-conf.yaml in the platform
+    // charset.
+    Harness::start(
+        &format!("the Flink {full} config harness"),
+        &cp,
+        "ConfigHarness",
+        &["-Dfile.encoding=UTF-8".to_string(), log4j],
+    )
+}
+
+/// One request; the answer's fields (`name`, unescaped value), or Flink's error.
+fn ask(harness: &mut Harness, request: &str) -> Result<Vec<(String, String)>, String> {
+    let line = harness.request(request);
+    match line.split_once('\t').unwrap_or((&line, "")) {
+        ("OK", rest) => Ok(rest
+            .split('\t')
+            .filter(|f| !f.is_empty())
+            .map(|f| {
+                let (k, v) = f.split_once('=').unwrap_or((f, ""));
+                (k.to_string(), unescape(v))
+            })
+            .collect()),
+        ("ERR", rest) if !rest.starts_with("harness:") => Err(rest.to_string()),
+        _ => harness.died(&format!("answered `{line}`")),
     }
 }
 
-fn classpath(parts: &[PathBuf]) -> String {
-    std::env::join_paths(parts)
-        .unwrap_or_else(|e| panic!("classpath: {e}"))
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// Everything the harness writes below target/: classes per version and the logging config.
-fn harness_root() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
-        .join("flink-config-harness")
-}
-
-/// Log WARN and above to stderr, so stdout carries only the protocol.
-const LOG4J_QUIET: &str = "\
-rootLogger.level = WARN
-rootLogger.appenderRef.err.ref = err
-appender.err.type = Console
-appender.err.name = err
-appender.err.target = SYSTEM_ERR
-appender.err.layout.type = PatternLayout
-appender.err.layout.pattern = %-5p %c{1} - %m%n
-";
-
-struct Harness {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    stderr: Arc<Mutex<String>>,
-    full: String,
-}
-
-impl Harness {
-    fn start(full: &str, jars: &[PathBuf]) -> Harness {
-        let root = harness_root();
-        let classes = root.join(full);
-        std::fs::create_dir_all(&classes)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", classes.display()));
-        let source =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/flink-harness/ConfigHarness.java");
-        let out = Command::new("javac")
-            .arg("-cp")
-            .arg(classpath(jars))
-            .arg("-d")
-            .arg(&classes)
-            .arg(&source)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run javac: {e}"));
-        assert!(
-            out.status.success(),
-            "javac {} failed against the Flink {full} jars:\n{}{}",
-            source.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let log4j = root.join(format!("log4j2-quiet-{full}.properties"));
-        std::fs::write(&log4j, LOG4J_QUIET)
-            .unwrap_or_else(|e| panic!("cannot write {}: {e}", log4j.display()));
-        let mut cp = vec![classes];
-        cp.extend(jars.iter().cloned());
-        // Flink's images run with a UTF-8 locale; Flink 1.x reads flink-conf.yaml in the
-        // platform charset.
-        let mut child = Command::new("java")
-            .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
-            .arg("-Dfile.encoding=UTF-8")
-            .arg(format!("-Dlog4j.configurationFile={}", log4j.display()))
-            .arg("-cp")
-            .arg(classpath(&cp))
-            .arg("ConfigHarness")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start java: {e}"));
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut err_pipe = child.stderr.take().expect("piped stderr");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = err_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let mut s = sink.lock().unwrap_or_else(|p| p.into_inner());
-                s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                // Keep the tail only.
-                if s.len() > 64 * 1024 {
-                    let mut cut = s.len() - 32 * 1024;
-                    while !s.is_char_boundary(cut) {
-                        cut += 1;
-                    }
-                    s.drain(..cut);
-                }
-            }
-        });
-        Harness {
-            child,
-            stdin,
-            stdout,
-            stderr,
-            full: full.to_string(),
-        }
-    }
-
-    fn died(&mut self, what: &str) -> ! {
-        let status = self.child.try_wait().ok().flatten();
-        let err = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
-        panic!(
-            "the Flink {} config harness {what} (exit status {status:?}); its stderr ends with:\n{err}",
-            self.full
-        );
-    }
-
-    /// One request; the answer's fields (`name`, unescaped value), or Flink's error.
-    fn ask(&mut self, request: &str) -> Result<Vec<(String, String)>, String> {
-        if self
-            .stdin
-            .write_all(format!("{request}\n").as_bytes())
-            .and_then(|()| self.stdin.flush())
-            .is_err()
-        {
-            self.died("stopped reading requests");
-        }
-        let mut line = String::new();
-        match self.stdout.read_line(&mut line) {
-            Ok(0) | Err(_) => self.died("closed its stdout"),
-            Ok(_) => {}
-        }
-        let line = line.trim_end_matches(['\r', '\n']);
-        match line.split_once('\t').unwrap_or((line, "")) {
-            ("OK", rest) => Ok(rest
-                .split('\t')
-                .filter(|f| !f.is_empty())
-                .map(|f| {
-                    let (k, v) = f.split_once('=').unwrap_or((f, ""));
-                    (k.to_string(), unescape(v))
-                })
-                .collect()),
-            ("ERR", rest) if !rest.starts_with("harness:") => Err(rest.to_string()),
-            _ => self.died(&format!("answered `{line}`")),
-        }
-    }
-
-    fn load(&mut self, dir: &Path) -> Result<Loaded, String> {
-        self.ask(&format!("LOAD {}", dir.display()))
-            .map(|fields| Loaded::from_fields(&fields))
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
+fn load(harness: &mut Harness, dir: &Path) -> Result<Loaded, String> {
+    ask(harness, &format!("LOAD {}", dir.display())).map(|fields| Loaded::from_fields(&fields))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1413,7 +1209,7 @@ fn check_case(harness: &mut Harness, case: &Case, dir: &Path) -> Outcome {
     std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
     std::fs::write(dir.join(&case.file_name), &case.file_text)
         .unwrap_or_else(|e| panic!("write config: {e}"));
-    let mut outcome = match harness.load(dir) {
+    let mut outcome = match load(harness, dir) {
         Ok(loaded) => judge(case, &loaded),
         Err(e) => Outcome {
             problems: vec![(
@@ -1440,7 +1236,7 @@ fn check_case(harness: &mut Harness, case: &Case, dir: &Path) -> Outcome {
     let text = raw_override_file(&case.file_name, &spelled);
     std::fs::write(dir.join(&case.file_name), &text)
         .unwrap_or_else(|e| panic!("write overrides: {e}"));
-    match harness.load(dir) {
+    match load(harness, dir) {
         Ok(loaded) => {
             for (k, spelling) in &spelled {
                 outcome.overrides_checked += 1;
@@ -1669,9 +1465,8 @@ fn run_version(minor: &str, full: &str) {
         .collect();
     let generated = started.elapsed();
 
-    let mut harness = Harness::start(full, &jars);
-    let info: BTreeMap<String, String> = harness
-        .ask("INFO")
+    let mut harness = start_harness(full, &jars);
+    let info: BTreeMap<String, String> = ask(&mut harness, "INFO")
         .unwrap_or_else(|e| panic!("harness INFO: {e}"))
         .into_iter()
         .collect();
@@ -1828,13 +1623,12 @@ fn probe_deprecated(minor: &str, full: &str) {
         return;
     };
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let mut harness = Harness::start(full, &jars);
+    let mut harness = start_harness(full, &jars);
     // (key, classification, default) of every key Flink reads only as a deprecated or
     // fallback key.
     let mut keys: Vec<(String, String, String)> = vec![];
-    for (name, value) in harness
-        .ask("CATALOG")
-        .unwrap_or_else(|e| panic!("harness CATALOG: {e}"))
+    for (name, value) in
+        ask(&mut harness, "CATALOG").unwrap_or_else(|e| panic!("harness CATALOG: {e}"))
     {
         match name.as_str() {
             "key" => keys.push((value, String::new(), String::new())),
@@ -1925,8 +1719,7 @@ fn probe_deprecated(minor: &str, full: &str) {
             std::fs::create_dir_all(&case_dir).unwrap_or_else(|e| panic!("mkdir: {e}"));
             std::fs::write(case_dir.join(&r.file_name), &r.file_text)
                 .unwrap_or_else(|e| panic!("write: {e}"));
-            let flink_class = harness
-                .load(&case_dir)
+            let flink_class = load(&mut harness, &case_dir)
                 .ok()
                 .and_then(|l| l.keys.get(key).map(|k| k.class.clone()))
                 .unwrap_or_else(|| format!("not in Flink's map (catalogue: {class})"));

@@ -17,13 +17,14 @@
 //! `${FLINKGEN_CACHE:-~/.cache/flinkgen}`). Without them the tests are skipped, except under
 //! `CI=true`, where they fail.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+use common::jvm::{self, Harness};
 
 use flinkgen::app::{Options, compile};
 use flinkgen::resolve::memory::{JmMemory, MemoryOptions, TmMemory, derive_jm, derive_tm};
@@ -60,110 +61,31 @@ fn flink_2_2_agrees_with_flinkgen_memory() {
 // Prerequisites and the harness JVM
 // ---------------------------------------------------------------------------------------------
 
-fn cache_dir() -> PathBuf {
-    match std::env::var_os("FLINKGEN_CACHE") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => {
-            let home = std::env::var_os("HOME").unwrap_or_default();
-            PathBuf::from(home).join(".cache").join("flinkgen")
-        }
-    }
-}
-
-/// The jars of one Flink version (bin/*.jar, lib/*.jar), or why they are not usable.
-fn flink_jars(full: &str) -> Result<Vec<PathBuf>, String> {
-    let dir = cache_dir().join(format!("flink-{full}"));
-    let mut jars = vec![];
-    for sub in ["bin", "lib"] {
-        if let Ok(rd) = std::fs::read_dir(dir.join(sub)) {
-            jars.extend(
-                rd.filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "jar")),
-            );
-        }
-    }
-    jars.sort();
-    let has = |prefix: &str| {
-        jars.iter().any(|j| {
-            j.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
-        })
-    };
-    if has("bash-java-utils") && has("flink-dist-") && has("log4j-core-") {
-        Ok(jars)
-    } else {
-        Err(format!(
-            "the Flink {full} jars are missing from {}",
-            dir.display()
-        ))
-    }
-}
-
-fn tool_works(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The jars, or `None` to skip (outside CI). Under CI=true a missing prerequisite fails.
+/// The jars (bin/*.jar, lib/*.jar), or `None` to skip (outside CI). Under CI=true a missing
+/// prerequisite fails.
 fn prerequisites(full: &str) -> Option<Vec<PathBuf>> {
-    let problem = if !tool_works("java") || !tool_works("javac") {
-        Err("`java` and `javac` (JDK 17) are not both on PATH: install a JDK".to_string())
-    } else {
-        flink_jars(full)
-    };
-    match problem {
-        Ok(jars) => Some(jars),
-        Err(why) => {
-            let msg = format!(
-                "{why}; the Flink jars come from `bash scripts/flink-jars.sh` (FLINKGEN_CACHE={})",
-                cache_dir().display()
-            );
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("Flink {full} memory cross-check cannot run: {msg}");
-            }
-            eprintln!("SKIPPED Flink {full} memory cross-check: {msg}");
-            None
-        }
-    }
+    jvm::require_flink(
+        full,
+        "memory cross-check",
+        &["bash-java-utils", "flink-dist-", "log4j-core-"],
+    )
 }
 
-fn classpath(parts: &[PathBuf]) -> String {
-    std::env::join_paths(parts)
-        .unwrap_or_else(|e| panic!("classpath: {e}"))
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// Everything the harness writes below target/: classes per version and the logging config.
-fn harness_root() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
-        .join("flink-harness")
-}
-
-/// Log WARN and above to stderr, so stdout carries only BashJavaUtils' results.
-const LOG4J_QUIET: &str = "\
-rootLogger.level = WARN
-rootLogger.appenderRef.err.ref = err
-appender.err.type = Console
-appender.err.name = err
-appender.err.target = SYSTEM_ERR
-appender.err.layout.type = PatternLayout
-appender.err.layout.pattern = %-5p %c{1} - %m%n
-";
-
-struct Harness {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    stderr: Arc<Mutex<String>>,
-    full: String,
+/// Compile tests/flink-harness/MemoryHarness.java against the jars into target/flink-harness
+/// and start it, logging WARN and above to stderr so stdout carries only BashJavaUtils' results.
+fn start_harness(full: &str, jars: &[PathBuf]) -> Harness {
+    let (cp, log4j) = jvm::compile_flink_harness(
+        "tests/flink-harness/MemoryHarness.java",
+        "flink-harness",
+        full,
+        jars,
+    );
+    Harness::start(
+        &format!("the Flink {full} harness"),
+        &cp,
+        "MemoryHarness",
+        &[log4j],
+    )
 }
 
 enum FlinkAnswer {
@@ -171,121 +93,15 @@ enum FlinkAnswer {
     Err(String),
 }
 
-impl Harness {
-    fn start(full: &str, jars: &[PathBuf]) -> Harness {
-        let root = harness_root();
-        let classes = root.join(full);
-        std::fs::create_dir_all(&classes)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", classes.display()));
-        let source =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/flink-harness/MemoryHarness.java");
-        let out = Command::new("javac")
-            .arg("-cp")
-            .arg(classpath(jars))
-            .arg("-d")
-            .arg(&classes)
-            .arg(&source)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run javac: {e}"));
-        assert!(
-            out.status.success(),
-            "javac {} failed against the Flink {full} jars:\n{}{}",
-            source.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let log4j = root.join(format!("log4j2-quiet-{full}.properties"));
-        std::fs::write(&log4j, LOG4J_QUIET)
-            .unwrap_or_else(|e| panic!("cannot write {}: {e}", log4j.display()));
-        let mut cp = vec![classes];
-        cp.extend(jars.iter().cloned());
-        let mut child = Command::new("java")
-            .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
-            .arg(format!("-Dlog4j.configurationFile={}", log4j.display()))
-            .arg("-cp")
-            .arg(classpath(&cp))
-            .arg("MemoryHarness")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start java: {e}"));
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut err_pipe = child.stderr.take().expect("piped stderr");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = err_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let mut s = sink.lock().unwrap_or_else(|p| p.into_inner());
-                s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                // Keep the tail only.
-                if s.len() > 64 * 1024 {
-                    let mut cut = s.len() - 32 * 1024;
-                    while !s.is_char_boundary(cut) {
-                        cut += 1;
-                    }
-                    s.drain(..cut);
-                }
-            }
-        });
-        Harness {
-            child,
-            stdin,
-            stdout,
-            stderr,
-            full: full.to_string(),
-        }
-    }
-
-    fn died(&mut self, what: &str) -> ! {
-        let status = self.child.try_wait().ok().flatten();
-        let err = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
-        panic!(
-            "the Flink {} harness {what} (exit status {status:?}); its stderr ends with:\n{err}",
-            self.full
-        );
-    }
-
-    fn ask(&mut self, kind: Kind, dir: &Path) -> FlinkAnswer {
-        let req = format!("{} {}\n", kind.request(), dir.display());
-        if self
-            .stdin
-            .write_all(req.as_bytes())
-            .and_then(|()| self.stdin.flush())
-            .is_err()
-        {
-            self.died("stopped reading requests");
-        }
-        let mut line = String::new();
-        match self.stdout.read_line(&mut line) {
-            Ok(0) | Err(_) => self.died("closed its stdout"),
-            Ok(_) => {}
-        }
-        let line = line.trim_end_matches(['\r', '\n']);
-        match line.split_once('\t') {
-            Some(("OK", rest)) => FlinkAnswer::Ok(
-                rest.split('\t')
-                    .filter(|l| !l.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-            ),
-            Some(("ERR", rest)) if !rest.starts_with("harness:") => {
-                FlinkAnswer::Err(rest.to_string())
-            }
-            _ => self.died(&format!("answered `{line}`")),
-        }
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+fn ask(harness: &mut Harness, kind: Kind, dir: &Path) -> FlinkAnswer {
+    match harness.answer(&format!("{} {}", kind.request(), dir.display())) {
+        Ok(rest) => FlinkAnswer::Ok(
+            rest.split('\t')
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
+        Err(rest) => FlinkAnswer::Err(rest),
     }
 }
 
@@ -1525,7 +1341,7 @@ fn run_version(minor: &str, full: &str) {
     cases.extend(pcases);
     let generated = started.elapsed();
 
-    let mut harness = Harness::start(full, &jars);
+    let mut harness = start_harness(full, &jars);
     let mut counts: BTreeMap<(Source, Kind), Counts> = BTreeMap::new();
     let mut disagreements: Vec<Disagreement> = vec![];
     for (n, case) in cases.iter().enumerate() {
@@ -1533,7 +1349,7 @@ fn run_version(minor: &str, full: &str) {
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
         std::fs::write(dir.join(&case.file_name), &case.file_text)
             .unwrap_or_else(|e| panic!("write config: {e}"));
-        let answer = harness.ask(case.kind, &dir);
+        let answer = ask(&mut harness, case.kind, &dir);
         let _ = std::fs::remove_dir_all(&dir);
         let c = counts.entry((case.source, case.kind)).or_default();
         c.cases += 1;

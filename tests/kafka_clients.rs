@@ -42,12 +42,12 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::rc::Rc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Instant;
+
+use common::jvm::{self, Harness, unescape};
 
 use flinkgen::app::{Compiled, Options, compile};
 use flinkgen::diag::Severity;
@@ -81,28 +81,9 @@ fn env_value(var: &str) -> String {
 // Prerequisites and the harness JVM
 // ---------------------------------------------------------------------------------------------
 
-fn cache_dir() -> PathBuf {
-    match std::env::var_os("FLINKGEN_CACHE") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => {
-            let home = std::env::var_os("HOME").unwrap_or_default();
-            PathBuf::from(home).join(".cache").join("flinkgen")
-        }
-    }
-}
-
-fn tool_works(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// The client jars, or why they are not usable.
 fn client_jars() -> Result<Vec<PathBuf>, String> {
-    let dir = cache_dir().join("kafka-clients");
+    let dir = jvm::cache_dir().join("kafka-clients");
     let jars: Vec<PathBuf> = [
         "kafka-clients.jar",
         "slf4j-api.jar",
@@ -125,77 +106,29 @@ fn client_jars() -> Result<Vec<PathBuf>, String> {
 
 /// The jars, or `None` to skip (outside CI). Under CI=true a missing prerequisite fails.
 fn prerequisites(test: &str) -> Option<Vec<PathBuf>> {
-    let problem = if !tool_works("java") || !tool_works("javac") {
-        Err("`java` and `javac` (JDK 17) are not both on PATH".to_string())
-    } else {
-        client_jars()
-    };
-    match problem {
-        Ok(jars) => Some(jars),
-        Err(why) => {
-            let msg = format!(
-                "{why}: run `bash scripts/kafka-jars.sh` (FLINKGEN_CACHE={})",
-                cache_dir().display()
-            );
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("Kafka client check `{test}` cannot run: {msg}");
-            }
-            eprintln!("SKIPPED Kafka client check `{test}`: {msg}");
-            None
-        }
-    }
+    jvm::require(
+        &format!("Kafka client check `{test}`"),
+        jvm::jdk().and_then(|()| client_jars()),
+        ": run `bash scripts/kafka-jars.sh`",
+    )
 }
 
-fn classpath(parts: &[PathBuf]) -> String {
-    std::env::join_paths(parts)
-        .unwrap_or_else(|e| panic!("classpath: {e}"))
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// target/kafka-harness: the compiled harness.
-fn harness_root() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
-        .join("kafka-harness")
-}
-
-/// Compile the harness once per test process (the tests run as threads of one process).
+/// Compile the harness into target/kafka-harness once per test process (the tests run as
+/// threads of one process).
 fn harness_classes(jars: &[PathBuf]) -> PathBuf {
     static CLASSES: OnceLock<PathBuf> = OnceLock::new();
     CLASSES
         .get_or_init(|| {
-            let classes = harness_root().join("classes");
-            std::fs::create_dir_all(&classes)
-                .unwrap_or_else(|e| panic!("cannot create {}: {e}", classes.display()));
-            let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/kafka-harness/ClientConfigHarness.java");
-            let out = Command::new("javac")
-                .arg("-cp")
-                .arg(classpath(jars))
-                .arg("-d")
-                .arg(&classes)
-                .arg(&source)
-                .output()
-                .unwrap_or_else(|e| panic!("cannot run javac: {e}"));
-            assert!(
-                out.status.success(),
-                "javac {} failed against the kafka-clients jars:\n{}{}",
-                source.display(),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+            let classes = jvm::target_dir("kafka-harness").join("classes");
+            jvm::compile_harness(
+                "tests/kafka-harness/ClientConfigHarness.java",
+                jars,
+                &classes,
+                "the kafka-clients jars",
             );
             classes
         })
         .clone()
-}
-
-struct Harness {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    stderr: Arc<Mutex<String>>,
 }
 
 /// One field of an OK answer.
@@ -215,162 +148,69 @@ enum Reply {
     Err(String),
 }
 
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
+/// Start the JVM. `secret_root` is where the synthetic secret files go.
+fn start_harness(jars: &[PathBuf], secret_root: &Path) -> Harness {
+    let classes = harness_classes(jars);
+    let mut cp = vec![classes];
+    cp.extend(jars.iter().cloned());
+    let mut cmd = jvm::java(&cp, "ClientConfigHarness", &[]);
+    cmd.arg("--secret-root")
+        .arg(secret_root)
+        // Every secret this test hands over is synthetic: show resolved passwords so that
+        // the resolution of the placeholders can be compared.
+        .arg("--reveal-passwords");
+    for var in ENV_VARS {
+        cmd.env(var, env_value(var));
     }
-    out
+    Harness::spawn("the Kafka client harness", cmd)
 }
 
-impl Harness {
-    /// Start the JVM. `secret_root` is where the synthetic secret files go.
-    fn start(jars: &[PathBuf], secret_root: &Path) -> Harness {
-        let classes = harness_classes(jars);
-        let mut cp = vec![classes];
-        cp.extend(jars.iter().cloned());
-        let mut cmd = Command::new("java");
-        cmd.args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
-            .arg("-cp")
-            .arg(classpath(&cp))
-            .arg("ClientConfigHarness")
-            .arg("--secret-root")
-            .arg(secret_root)
-            // Every secret this test hands over is synthetic: show resolved passwords so that
-            // the resolution of the placeholders can be compared.
-            .arg("--reveal-passwords")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for var in ENV_VARS {
-            cmd.env(var, env_value(var));
-        }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start java: {e}"));
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut err_pipe = child.stderr.take().expect("piped stderr");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = err_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let mut s = sink.lock().unwrap_or_else(|p| p.into_inner());
-                s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                // Keep the tail only.
-                if s.len() > 64 * 1024 {
-                    let mut cut = s.len() - 32 * 1024;
-                    while !s.is_char_boundary(cut) {
-                        cut += 1;
-                    }
-                    s.drain(..cut);
-                }
-            }
-        });
-        Harness {
-            child,
-            stdin,
-            stdout,
-            stderr,
-        }
-    }
-
-    fn died(&mut self, what: &str) -> ! {
-        let status = self.child.try_wait().ok().flatten();
-        let err = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
-        panic!(
-            "the Kafka client harness {what} (exit status {status:?}); its stderr ends with:\n{err}"
-        );
-    }
-
-    fn line(&mut self, request: &str) -> String {
-        if self
-            .stdin
-            .write_all(format!("{request}\n").as_bytes())
-            .and_then(|()| self.stdin.flush())
-            .is_err()
-        {
-            self.died("stopped reading requests");
-        }
-        let mut line = String::new();
-        match self.stdout.read_line(&mut line) {
-            Ok(0) | Err(_) => self.died("closed its stdout"),
-            Ok(_) => {}
-        }
-        line.trim_end_matches(['\r', '\n']).to_string()
-    }
-
-    /// `kafka-clients <version> (commit <id>)`.
-    fn version(&mut self) -> String {
-        let line = self.line("VERSION");
-        let fields: BTreeMap<&str, &str> = line
-            .split('\t')
-            .skip(1)
-            .filter_map(|f| f.split_once('='))
-            .collect();
-        match (line.starts_with("OK\t"), fields.get("kafka-clients")) {
-            (true, Some(v)) => format!(
-                "kafka-clients {v} (commit {})",
-                fields.get("commit").unwrap_or(&"?")
-            ),
-            _ => self.died(&format!("answered VERSION with `{line}`")),
-        }
-    }
-
-    /// `kind` is PRODUCER or CONSUMER.
-    fn ask(&mut self, kind: &str, file: &Path) -> Reply {
-        let line = self.line(&format!("{kind} {}", file.display()));
-        match line.split_once('\t') {
-            Some(("OK", rest)) => {
-                let mut values = BTreeMap::new();
-                let mut notes = vec![];
-                for field in rest.split('\t').filter(|f| !f.is_empty()) {
-                    if field.starts_with('#') {
-                        notes.push(unescape(field));
-                        continue;
-                    }
-                    let (undefined, field) = match field.strip_prefix('?') {
-                        Some(f) => (true, f),
-                        None => (false, field),
-                    };
-                    let Some((k, v)) = field.split_once('=') else {
-                        self.died(&format!("answered a field without `=`: `{field}`"));
-                    };
-                    values.insert(
-                        unescape(k),
-                        Effective {
-                            value: unescape(v),
-                            undefined,
-                        },
-                    );
-                }
-                Reply::Ok { values, notes }
-            }
-            Some(("ERR", rest)) if !rest.starts_with("harness:") => Reply::Err(unescape(rest)),
-            _ => self.died(&format!("answered `{line}`")),
-        }
+/// `kafka-clients <version> (commit <id>)`.
+fn client_version(h: &mut Harness) -> String {
+    let line = h.request("VERSION");
+    let fields: BTreeMap<&str, &str> = line
+        .split('\t')
+        .skip(1)
+        .filter_map(|f| f.split_once('='))
+        .collect();
+    match (line.starts_with("OK\t"), fields.get("kafka-clients")) {
+        (true, Some(v)) => format!(
+            "kafka-clients {v} (commit {})",
+            fields.get("commit").unwrap_or(&"?")
+        ),
+        _ => h.died(&format!("answered VERSION with `{line}`")),
     }
 }
 
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// `kind` is PRODUCER or CONSUMER.
+fn ask(h: &mut Harness, kind: &str, file: &Path) -> Reply {
+    match h.answer(&format!("{kind} {}", file.display())) {
+        Ok(rest) => {
+            let mut values = BTreeMap::new();
+            let mut notes = vec![];
+            for field in rest.split('\t').filter(|f| !f.is_empty()) {
+                if field.starts_with('#') {
+                    notes.push(unescape(field));
+                    continue;
+                }
+                let (undefined, field) = match field.strip_prefix('?') {
+                    Some(f) => (true, f),
+                    None => (false, field),
+                };
+                let Some((k, v)) = field.split_once('=') else {
+                    h.died(&format!("answered a field without `=`: `{field}`"));
+                };
+                values.insert(
+                    unescape(k),
+                    Effective {
+                        value: unescape(v),
+                        undefined,
+                    },
+                );
+            }
+            Reply::Ok { values, notes }
+        }
+        Err(rest) => Reply::Err(unescape(&rest)),
     }
 }
 
@@ -643,7 +483,7 @@ fn ask_and_compare(
     stats: &mut Stats,
 ) -> Checked {
     let asked = Instant::now();
-    let reply = h.ask(kind, path);
+    let reply = ask(h, kind, path);
     stats.client_time += asked.elapsed().as_secs_f64();
     stats.files += 1;
     let problems = match &reply {
@@ -1400,8 +1240,8 @@ fn examples_are_accepted_by_kafkas_client() {
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let root = work.path().join("secret-root");
     let mut secrets = Secrets::new(&root);
-    let mut h = Harness::start(&jars, &root);
-    let version = h.version();
+    let mut h = start_harness(&jars, &root);
+    let version = client_version(&mut h);
     let mut stats = Stats::default();
     let mut failures = vec![];
     let examples = common::examples();
@@ -1493,8 +1333,8 @@ fn check_generated(test: &str, mode: Mode, seed: u64, target: usize, min: usize)
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let root = work.path().join("secret-root");
     let mut secrets = Secrets::new(&root);
-    let mut h = Harness::start(&jars, &root);
-    let version = h.version();
+    let mut h = start_harness(&jars, &root);
+    let version = client_version(&mut h);
     let mut rng = Rng::new(seed);
     let (rendered, g) = generate(&mut rng, work.path(), target, target * 3, mode);
     let generation = started.elapsed().as_secs_f64();
@@ -1580,8 +1420,8 @@ fn flinkgen_reports_exactly_the_producer_conflicts_kafkas_client_refuses() {
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let root = work.path().join("secret-root");
     let mut secrets = Secrets::new(&root);
-    let mut h = Harness::start(&jars, &root);
-    let version = h.version();
+    let mut h = start_harness(&jars, &root);
+    let version = client_version(&mut h);
     let mut rng = Rng::new(SEED ^ 0x9e37_79b9_7f4a_7c15);
     let (rendered, g) = generate(
         &mut rng,
@@ -1718,8 +1558,8 @@ fn assert_agreement_on(test: &str, text: &str, job: &str) {
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let root = work.path().join("secret-root");
     let mut secrets = Secrets::new(&root);
-    let mut h = Harness::start(&jars, &root);
-    let version = h.version();
+    let mut h = start_harness(&jars, &root);
+    let version = client_version(&mut h);
     let path = work.path().join("profile.kdl");
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("write: {e}"));
     let (c, units) = compile_and_render(vec![path]).unwrap_or_else(|e| panic!("{e}"));
@@ -1785,8 +1625,8 @@ fn the_harness_reports_what_kafkas_client_refuses() {
     let root = work.path().join("secret-root");
     let mut secrets = Secrets::new(&root);
     secrets.mount("/opt/flink/secrets/control", "control", "password");
-    let mut h = Harness::start(&jars, &root);
-    let version = h.version();
+    let mut h = start_harness(&jars, &root);
+    let version = client_version(&mut h);
     let bootstrap = "bootstrap.servers=kafka.control.example.internal\\:9092\n";
     let refused: &[(&str, &str, &str)] = &[
         (
@@ -1835,7 +1675,7 @@ fn the_harness_reports_what_kafkas_client_refuses() {
         let path = work.path().join(format!("refused-{n}.properties"));
         std::fs::write(&path, format!("{bootstrap}{text}"))
             .unwrap_or_else(|e| panic!("write: {e}"));
-        match h.ask(kind, &path) {
+        match ask(&mut h, kind, &path) {
             Reply::Err(e) => {
                 assert!(
                     e.contains("ConfigException")

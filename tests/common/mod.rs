@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod jvm;
+
 use std::path::{Path, PathBuf};
 
 use flinkgen::app::{Compiled, Options, compile};
