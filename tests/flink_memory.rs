@@ -19,6 +19,8 @@
 
 mod common;
 
+use common::rng::Rng;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -142,43 +144,6 @@ struct Case {
     config: BTreeMap<String, String>,
     /// The profile, for profile-derived cases.
     profile: Option<String>,
-}
-
-/// xorshift64*: small, seeded, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    /// Uniform in [lo, hi].
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-    /// Log-uniform-ish in [lo, hi]: small and large sizes both show up.
-    fn spread(&mut self, lo: u64, hi: u64) -> u64 {
-        let lo_f = (lo.max(1) as f64).ln();
-        let hi_f = (hi as f64).ln();
-        let x = lo_f + (hi_f - lo_f) * (self.below(1 << 30) as f64 / (1u64 << 30) as f64);
-        (x.exp() as u64).clamp(lo, hi)
-    }
-    fn percent(&mut self, p: u64) -> bool {
-        self.below(100) < p
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len() as u64) as usize]
-    }
 }
 
 /// A size in [lo, hi]: mostly MiB- or GiB-aligned, sometimes an odd byte count.

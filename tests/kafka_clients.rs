@@ -40,6 +40,8 @@
 
 mod common;
 
+use common::rng::Rng;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -679,36 +681,6 @@ fn failure_report(checked: &Checked, profile: &str, dir_hint: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Profile generator
 // ---------------------------------------------------------------------------------------------
-
-/// xorshift64*: small, seeded, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    /// Uniform in [lo, hi].
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-    fn percent(&mut self, p: u64) -> bool {
-        self.below(100) < p
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len() as u64) as usize]
-    }
-}
 
 /// (Flink minor, Kafka connector) pairs the connector was released for.
 const COMBOS: &[(&str, &str)] = &[("1.20", "3.4.0"), ("2.0", "4.0.1"), ("2.2", "5.0.0")];

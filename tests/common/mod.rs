@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod jvm;
+pub mod rng;
 
 use std::path::{Path, PathBuf};
 
