@@ -195,33 +195,7 @@ pub fn derive_tm(o: &MemoryOptions<'_>) -> Result<TmMemory, String> {
         return Err("Either required fine-grained memory (taskmanager.memory.task.heap.size and taskmanager.memory.managed.size), or Total Flink Memory size (Key: 'taskmanager.memory.flink.size'), or Total Process Memory size (Key: 'taskmanager.memory.process.size') need to be configured explicitly.".into());
     };
     // Flink memory is known (branches 1 and 2): metaspace and overhead around it.
-    let ov = match process {
-        Some(p) => {
-            if p < flink_total + ms {
-                return Err(format!(
-                    "The configured Total Process Memory size ({}) is less than the sum of the derived Total Flink Memory size ({}) and the configured or default JVM Metaspace size ({}).",
-                    units::flink_memory(p),
-                    units::flink_memory(flink_total),
-                    units::flink_memory(ms)
-                ));
-            }
-            let ov = p - flink_total - ms;
-            if ov < ov_min || ov > ov_max {
-                return Err(format!(
-                    "Derived JVM Overhead size ({}) is not in configured JVM Overhead range [{}, {}].",
-                    units::flink_memory(ov),
-                    units::flink_memory(ov_min),
-                    units::flink_memory(ov_max)
-                ));
-            }
-            ov
-        }
-        None => clamp(
-            multiply(flink_total + ms, ov_f / (1.0 - ov_f)),
-            ov_min,
-            ov_max,
-        ),
-    };
+    let ov = overhead_around(process, flink_total, ms, (ov_min, ov_max, ov_f))?;
     let (th, mm, nw) = parts;
     Ok(TmMemory {
         framework_heap: fh,
@@ -233,6 +207,42 @@ pub fn derive_tm(o: &MemoryOptions<'_>) -> Result<TmMemory, String> {
         metaspace: ms,
         overhead: ov,
     })
+}
+
+/// JVM overhead when total Flink memory is known (Flink's ProcessMemoryUtils, shared by the
+/// TaskManager and JobManager): the rest of an explicit process size, which must lie in the
+/// overhead range, or else the fraction of the process it makes up, clamped.
+fn overhead_around(
+    process: Option<u64>,
+    flink_total: u64,
+    ms: u64,
+    (ov_min, ov_max, ov_f): (u64, u64, f64),
+) -> Result<u64, String> {
+    let Some(p) = process else {
+        return Ok(clamp(
+            multiply(flink_total + ms, ov_f / (1.0 - ov_f)),
+            ov_min,
+            ov_max,
+        ));
+    };
+    if p < flink_total + ms {
+        return Err(format!(
+            "The configured Total Process Memory size ({}) is less than the sum of the derived Total Flink Memory size ({}) and the configured or default JVM Metaspace size ({}).",
+            units::flink_memory(p),
+            units::flink_memory(flink_total),
+            units::flink_memory(ms)
+        ));
+    }
+    let ov = p - flink_total - ms;
+    if ov < ov_min || ov > ov_max {
+        return Err(format!(
+            "Derived JVM Overhead size ({}) is not in configured JVM Overhead range [{}, {}].",
+            units::flink_memory(ov),
+            units::flink_memory(ov_min),
+            units::flink_memory(ov_max)
+        ));
+    }
+    Ok(ov)
 }
 
 fn network_rest(f: u64, others: u64, min: u64, max: u64) -> Result<u64, String> {
@@ -457,33 +467,7 @@ pub fn derive_jm(o: &MemoryOptions<'_>) -> Result<JmMemory, String> {
     } else {
         return Err("Either required fine-grained memory (jobmanager.memory.heap.size), or Total Flink Memory size (Key: 'jobmanager.memory.flink.size'), or Total Process Memory size (Key: 'jobmanager.memory.process.size') need to be configured explicitly.".into());
     };
-    let ov = match process {
-        Some(p) => {
-            if p < flink_total + ms {
-                return Err(format!(
-                    "The configured Total Process Memory size ({}) is less than the sum of the derived Total Flink Memory size ({}) and the configured or default JVM Metaspace size ({}).",
-                    units::flink_memory(p),
-                    units::flink_memory(flink_total),
-                    units::flink_memory(ms)
-                ));
-            }
-            let ov = p - flink_total - ms;
-            if ov < ov_min || ov > ov_max {
-                return Err(format!(
-                    "Derived JVM Overhead size ({}) is not in configured JVM Overhead range [{}, {}].",
-                    units::flink_memory(ov),
-                    units::flink_memory(ov_min),
-                    units::flink_memory(ov_max)
-                ));
-            }
-            ov
-        }
-        None => clamp(
-            multiply(flink_total + ms, ov_f / (1.0 - ov_f)),
-            ov_min,
-            ov_max,
-        ),
-    };
+    let ov = overhead_around(process, flink_total, ms, (ov_min, ov_max, ov_f))?;
     Ok(JmMemory {
         heap,
         off_heap,
