@@ -16,7 +16,20 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(parsed.len(), 2, "{doc:?}");
     assert_eq!(parsed.get("key"), Some(&serde_json::Value::String(s.to_string())), "{doc:?}");
 
+    // Legacy flink-conf.yaml: what is accepted is carried unchanged by Flink's line rule.
+    if let Ok(v) = escape::flink_legacy(s, false) {
+        let line = format!("k: {v}");
+        let (_, value) = line.split_once(": ").unwrap_or(("", ""));
+        assert_eq!(value.trim(), s);
+    }
+
     // .properties: the escaped key and value read back as one entry, exactly (s), plus the sentinel.
+    // The java-properties oracle cannot join UTF-16 surrogate pairs (`\uD83D\uDE00`), which
+    // java.util.Properties does; characters outside the BMP are pinned by
+    // tests/escaping.rs (`non_bmp_characters_are_surrogate_pairs`).
+    if s.chars().any(|c| u32::from(c) > 0xFFFF) {
+        return;
+    }
     let key = if s.is_empty() { "k".to_string() } else { s.to_string() };
     let text = format!(
         "{}={}\nsentinel=1\n",
@@ -29,10 +42,4 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(map.get(&key), Some(&s.to_string()), "{text:?}");
     }
 
-    // Legacy flink-conf.yaml: what is accepted is carried unchanged by Flink's line rule.
-    if let Ok(v) = escape::flink_legacy(s, false) {
-        let line = format!("k: {v}");
-        let (_, value) = line.split_once(": ").unwrap_or(("", ""));
-        assert_eq!(value.trim(), s);
-    }
 });
