@@ -75,46 +75,6 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan, parallelism: u32, slots: u32)
     let process = process as u64;
     let tm = |k: &str| format!("taskmanager.memory.{k}");
 
-    // Policy thresholds travel in the plan, so that checks read them from there.
-    for (fact, param, default) in [
-        (
-            "policy-min-task-heap-per-slot",
-            "memory.min-task-heap-per-slot",
-            256 * MIB,
-        ),
-        (
-            "policy-min-managed-per-slot",
-            "memory.min-managed-per-slot.rocksdb",
-            256 * MIB,
-        ),
-    ] {
-        let (v, inp) = cx.param_size(param, default);
-        plan.set_fact(
-            fact,
-            Value::Bytes(v),
-            Origin::Model {
-                model: "policy".into(),
-                steps: vec![param.into()],
-                inputs: inp.into_iter().collect(),
-            },
-        );
-    }
-    for (fact, param, default) in [
-        ("policy-rocksdb-headroom", "memory.rocksdb-headroom", 0.1),
-        ("policy-local-disk-factor", "disk.rocksdb-space-factor", 2.5),
-    ] {
-        let (v, inp) = cx.param_f64(param, default);
-        plan.set_fact(
-            fact,
-            Value::Float(v),
-            Origin::Model {
-                model: "policy".into(),
-                steps: vec![param.into()],
-                inputs: inp.into_iter().collect(),
-            },
-        );
-    }
-
     // Network: the estimate is a floor, with a margin; never below Flink's own minimum.
     let ex = p.exchanges.as_ref();
     let exchanges = u64::from(ex.map_or(u32::from(p.state.is_some()), |e| e.count));

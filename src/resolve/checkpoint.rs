@@ -320,24 +320,4 @@ pub fn cost(cx: &JobCtx<'_>, plan: &mut JobPlan) {
             inputs,
         },
     );
-    let (share, s_in) = cx.param_f64("checkpoint.max-time-share", 0.3);
-    plan.set_fact(
-        "policy-max-checkpoint-share",
-        Value::Float(share),
-        Origin::Model {
-            model: "policy".into(),
-            steps: vec!["checkpoint.max-time-share".into()],
-            inputs: s_in.into_iter().collect(),
-        },
-    );
-    let (margin, m_in) = cx.param_f64("checkpoint.timeout-margin", 2.0);
-    plan.set_fact(
-        "policy-checkpoint-timeout-margin",
-        Value::Float(margin),
-        Origin::Model {
-            model: "policy".into(),
-            steps: vec!["checkpoint.timeout-margin".into()],
-            inputs: m_in.into_iter().collect(),
-        },
-    );
 }

@@ -7,6 +7,7 @@ use crate::diag::Span;
 use crate::plan::{Input, Origin};
 use crate::policy::{Pack, PackSet};
 use crate::profile::{ClusterProfile, JobProfile, Located, Scalar};
+use crate::resolve::policy::Params;
 
 pub struct JobCtx<'a> {
     pub job: &'a Located<JobProfile>,
@@ -40,42 +41,24 @@ impl<'a> JobCtx<'a> {
             span: Some(self.span(ptr)),
         }
     }
+    pub fn params(&self) -> Params<'_> {
+        Params {
+            packs: self.packs,
+            selectors: &self.selectors,
+        }
+    }
     /// A policy parameter and the model input that records where it came from.
     pub fn param(&self, name: &str) -> Option<(Scalar, Input)> {
-        let (v, pack, span) = self.packs.param(&self.selectors, name)?;
-        Some((
-            v.clone(),
-            Input {
-                name: format!("{name} ({}@{})", pack.name, pack.version),
-                value: v.to_text(),
-                span: Some(span),
-            },
-        ))
+        self.params().get(name)
     }
     pub fn param_f64(&self, name: &str, default: f64) -> (f64, Option<Input>) {
-        match self.param(name) {
-            Some((Scalar::Int(i), inp)) => (i as f64, Some(inp)),
-            Some((Scalar::Float(f), inp)) => (f, Some(inp)),
-            Some((Scalar::Str(s), inp)) => (s.parse().unwrap_or(default), Some(inp)),
-            _ => (default, None),
-        }
+        self.params().f64(name, default)
     }
     pub fn param_size(&self, name: &str, default: u64) -> (u64, Option<Input>) {
-        match self.param(name) {
-            Some((Scalar::Str(s), inp)) => {
-                (crate::units::parse_size(&s).unwrap_or(default), Some(inp))
-            }
-            _ => (default, None),
-        }
+        self.params().size(name, default)
     }
     pub fn param_ms(&self, name: &str, default: u64) -> (u64, Option<Input>) {
-        match self.param(name) {
-            Some((Scalar::Str(s), inp)) => (
-                crate::units::parse_duration_ms(&s).unwrap_or(default),
-                Some(inp),
-            ),
-            _ => (default, None),
-        }
+        self.params().ms(name, default)
     }
     /// The concrete Flink key for a logical name (`@checkpoint-dir` → `execution.checkpointing.dir`).
     pub fn key(&self, logical: &str) -> String {

@@ -235,7 +235,6 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
     let tolerable = ms("tolerable-failed-checkpoints");
     let (margin, margin_in) = cx.param_ms("kafka.transaction-margin", 300_000);
     let cycle = interval + pause + timeout;
-    let needed = (tolerable + 1) * cycle + downtime + margin;
     let mut inputs = vec![
         Input {
             name: "checkpoint interval".into(),
@@ -264,22 +263,7 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
         },
     ];
     inputs.extend(margin_in);
-    let steps = vec![
-        "a transaction commits only when a later checkpoint completes".into(),
-        format!(
-            "worst case open: (tolerable failed {tolerable} + 1) × (interval {} + min-pause {} + timeout {}) = {}",
-            human_duration(interval),
-            human_duration(pause),
-            human_duration(timeout),
-            human_duration((tolerable + 1) * cycle)
-        ),
-        format!(
-            "plus max downtime {} plus margin {} = {}",
-            human_duration(downtime),
-            human_duration(margin),
-            human_duration(needed)
-        ),
-    ];
+    let (needed, steps) = timeline(interval, pause, timeout, tolerable, downtime, margin);
     plan.set_fact(
         "transaction-needed",
         Value::Millis(needed),
@@ -324,27 +308,6 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
         },
     );
 
-    // Policy thresholds of the exactly-once checks travel in the plan.
-    let (cap, cap_in) = cx.param_ms("kafka.max-lingering-transaction", 7_200_000);
-    plan.set_fact(
-        "policy-max-lingering-transaction",
-        Value::Millis(cap),
-        Origin::Model {
-            model: "policy".into(),
-            steps: vec!["kafka.max-lingering-transaction".into()],
-            inputs: cap_in.into_iter().collect(),
-        },
-    );
-    let (mem, mem_in) = cx.param_size("kafka.max-transactional-id-memory", 512 << 20);
-    plan.set_fact(
-        "policy-max-transactional-id-memory",
-        Value::Bytes(mem),
-        Origin::Model {
-            model: "policy".into(),
-            steps: vec!["kafka.max-transactional-id-memory".into()],
-            inputs: mem_in.into_iter().collect(),
-        },
-    );
     Ok(())
 }
 
@@ -460,4 +423,39 @@ fn security(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
             .set("podTemplate.secretVolumes", Value::List(secrets), o);
     }
     Ok(())
+}
+
+/// The transaction timeline: how long a sink's transaction may stay open in the worst case. A
+/// transaction commits only when a later checkpoint completes, so it spans up to tolerable + 1
+/// checkpoint cycles, plus the downtime of a recovery, plus a margin. Returns the need and the
+/// steps in words (for `explain`); used by `resolve` and by `lint`.
+pub fn timeline(
+    interval: u64,
+    pause: u64,
+    timeout: u64,
+    tolerable: u64,
+    downtime: u64,
+    margin: u64,
+) -> (u64, Vec<String>) {
+    // Saturating: lint reads these from files nobody validated.
+    let cycle = interval.saturating_add(pause).saturating_add(timeout);
+    let open = tolerable.saturating_add(1).saturating_mul(cycle);
+    let needed = open.saturating_add(downtime).saturating_add(margin);
+    let steps = vec![
+        "a transaction commits only when a later checkpoint completes".into(),
+        format!(
+            "worst case open: (tolerable failed {tolerable} + 1) × (interval {} + min-pause {} + timeout {}) = {}",
+            human_duration(interval),
+            human_duration(pause),
+            human_duration(timeout),
+            human_duration(open)
+        ),
+        format!(
+            "plus max downtime {} plus margin {} = {}",
+            human_duration(downtime),
+            human_duration(margin),
+            human_duration(needed)
+        ),
+    ];
+    (needed, steps)
 }

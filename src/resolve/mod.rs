@@ -14,6 +14,7 @@ pub mod kafka;
 pub mod local_state;
 pub mod memory;
 pub mod overrides;
+pub mod policy;
 pub mod rules;
 pub mod sizing;
 
@@ -272,6 +273,9 @@ fn job(
 
 fn facts(cx: &JobCtx<'_>, plan: &mut JobPlan) {
     let p = cx.p();
+    for (name, value, origin) in policy::threshold_facts(&cx.params()) {
+        plan.set_fact(name, value, origin);
+    }
     let mut f = |name: &str, v: Value, ptr: &str| plan.set_fact(name, v, cx.profile_origin(ptr));
     f(
         "environment",
