@@ -474,3 +474,153 @@ pub fn diff_cmd(opts: &Options, extra_policies: &[PathBuf]) -> Outcome {
         ..Default::default()
     }
 }
+
+/// `flinkgen lint`: the check catalog over existing deployment files.
+pub fn lint_cmd(opts: &Options, facts: &[String]) -> Outcome {
+    let dirs: Vec<&Path> = opts.policies.iter().map(PathBuf::as_path).collect();
+    let l = match crate::lint::lint(&opts.inputs, facts, &dirs) {
+        Ok(l) => l,
+        Err((e, sources)) => return input_failure(e, &sources, opts),
+    };
+    let code = i32::from(l.findings.iter().any(|f| f.severity == Severity::Error));
+    match opts.format {
+        Format::Json => Outcome {
+            stdout: format!(
+                "{}\n",
+                serde_json::json!({
+                    "files": l.files.iter().map(|(f, k)| serde_json::json!({"path": f, "read-as": k})).collect::<Vec<_>>(),
+                    "findings": render_json(&l.findings, &l.sources),
+                    "assumptions": l.assumptions,
+                })
+            ),
+            code,
+            ..Default::default()
+        },
+        Format::Human => {
+            let mut stderr = render_human(&l.findings, &l.sources, opts.color);
+            let mut stdout = String::new();
+            for (f, k) in &l.files {
+                stdout.push_str(&format!("read {f}: {k}\n"));
+            }
+            if !l.assumptions.is_empty() {
+                stdout.push_str("assumed (state it with --fact to check against your value):\n");
+                for a in &l.assumptions {
+                    stdout.push_str(&format!("  - {a}\n"));
+                }
+            }
+            let errors = l
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .count();
+            let warnings = l
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Warning)
+                .count();
+            stderr.push_str(&format!(
+                "lint: {} job(s), {} cluster(s): {errors} error(s), {warnings} warning(s)\n",
+                l.plan.jobs.len(),
+                l.plan.clusters.len()
+            ));
+            Outcome {
+                stdout,
+                stderr,
+                code,
+            }
+        }
+    }
+}
+
+/// `flinkgen import`: starting profiles from an existing deployment's files.
+pub fn import_cmd(opts: &Options, facts: &[String], out: &Path, force: bool) -> Outcome {
+    let dirs: Vec<&Path> = opts.policies.iter().map(PathBuf::as_path).collect();
+    let l = match crate::lint::lint(&opts.inputs, facts, &dirs) {
+        Ok(l) => l,
+        Err((e, sources)) => return input_failure(e, &sources, opts),
+    };
+    let imported = crate::import::import(&l);
+    if !force && let Some(f) = imported.files.iter().find(|f| out.join(&f.path).exists()) {
+        return input_failure(
+            InputErrors::one(
+                Diagnostic::error(format!(
+                    "{} already exists",
+                    out.join(&f.path).display()
+                ))
+                .with_help("import writes new profiles; pass --force to replace them, or -o another directory"),
+            ),
+            &l.sources,
+            opts,
+        );
+    }
+    if let Err(e) = std::fs::create_dir_all(out) {
+        return input_failure(
+            InputErrors::one(Diagnostic::error(format!(
+                "cannot create {}: {e}",
+                out.display()
+            ))),
+            &l.sources,
+            opts,
+        );
+    }
+    for f in &imported.files {
+        let path = out.join(&f.path);
+        let written = tempfile::NamedTempFile::new_in(out).and_then(|mut t| {
+            std::io::Write::write_all(&mut t, f.text.as_bytes())?;
+            t.persist(&path).map(|_| ()).map_err(|e| e.error)
+        });
+        if let Err(e) = written {
+            return input_failure(
+                InputErrors::one(Diagnostic::error(format!(
+                    "cannot write {}: {e}",
+                    path.display()
+                ))),
+                &l.sources,
+                opts,
+            );
+        }
+    }
+    let code = i32::from(!imported.remaining.is_empty());
+    let report = match opts.format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::json!({
+                "files": imported.files.iter().map(|f| display_path(&out.join(&f.path))).collect::<Vec<_>>(),
+                "todo": imported.todo,
+                "not-expressed": imported.not_expressed,
+                "remaining-errors": imported.remaining,
+            })
+        ),
+        Format::Human => {
+            let mut s = String::new();
+            for f in &imported.files {
+                s.push_str(&format!("wrote {}\n", display_path(&out.join(&f.path))));
+            }
+            let section = |s: &mut String, title: &str, items: &[String]| {
+                if !items.is_empty() {
+                    s.push_str(title);
+                    for i in items {
+                        s.push_str(&format!("  - {i}\n"));
+                    }
+                }
+            };
+            section(&mut s, "fill in (marked TODO(import)):\n", &imported.todo);
+            section(
+                &mut s,
+                "not expressed in the profiles:\n",
+                &imported.not_expressed,
+            );
+            section(
+                &mut s,
+                "flinkgen still refuses the profiles:\n",
+                &imported.remaining,
+            );
+            s
+        }
+    };
+    Outcome {
+        stdout: report,
+        code,
+        ..Default::default()
+    }
+}

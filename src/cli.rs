@@ -89,6 +89,35 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Run the check catalog over an existing deployment's files (flink-conf.yaml, config.yaml,
+    /// *.properties, Flink SQL, FlinkDeployment, Strimzi Kafka, bitnami values, docker-compose).
+    Lint {
+        #[arg(required = true, value_name = "FILE|DIR")]
+        inputs: Vec<PathBuf>,
+        /// What the files cannot tell, e.g. brokers=3, max-downtime=10min, restorable-for=7d,
+        /// delivery=exactly-once, kafka-version=3.9, flink-version=1.20 (repeatable).
+        #[arg(long = "fact", value_name = "NAME=VALUE")]
+        facts: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Turn an existing deployment's files into starting job and cluster profiles (reports what
+    /// the profile language cannot express).
+    Import {
+        #[arg(required = true, value_name = "FILE|DIR")]
+        inputs: Vec<PathBuf>,
+        /// What the files cannot tell (as for `lint`).
+        #[arg(long = "fact", value_name = "NAME=VALUE")]
+        facts: Vec<String>,
+        /// Directory for the profiles.
+        #[arg(short, long, default_value = "profiles")]
+        out: PathBuf,
+        /// Replace profiles that already exist.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Print the JSON Schema of a profile kind.
     Schema {
         #[arg(default_value = "job", value_parser = ["job", "cluster"])]
@@ -159,6 +188,18 @@ pub fn run(cli: Cli) -> Outcome {
             };
             app::diff_cmd(&opts, &policies_next)
         }
+        Command::Lint {
+            inputs,
+            facts,
+            common,
+        } => app::lint_cmd(&options(inputs, common, None), &facts),
+        Command::Import {
+            inputs,
+            facts,
+            out,
+            force,
+            common,
+        } => app::import_cmd(&options(inputs, common, None), &facts, &out, force),
         Command::Schema { kind } => app::schema_cmd(&kind),
         Command::Rules => app::rules_cmd(None),
         Command::Rule { code } => app::rules_cmd(Some(&code)),

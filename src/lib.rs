@@ -10,6 +10,7 @@ pub mod diag;
 pub mod diff;
 pub mod emit;
 pub mod explain;
+pub mod import;
 pub mod lint;
 pub mod plan;
 pub mod policy;

@@ -139,6 +139,10 @@ fn prefix_collision(plan: &Plan, f: &mut Findings) {
 
 fn operator_support(plan: &Plan, f: &mut Findings) {
     for job in &plan.jobs {
+        // Unknown operator version (lint without --fact operator-version): nothing to compare.
+        if job.fact("operator-version").is_none() {
+            continue;
+        }
         let Some(v) = job.get(DocKind::K8s, "spec.flinkVersion") else {
             continue;
         };
@@ -187,7 +191,9 @@ fn connector_support(plan: &Plan, f: &mut Findings) {
         let Some(flink) = job.fact_str("flink-version") else {
             continue;
         };
-        let connector = job.fact_str("connector-version").unwrap_or("?");
+        let Some(connector) = job.fact_str("connector-version") else {
+            continue;
+        };
         match job.fact("connector-supports-flink") {
             Some(s)
                 if s.value

@@ -325,7 +325,11 @@ fn id_expires_before_restore(plan: &Plan, f: &mut Findings) {
 
 fn downstream_reads_uncommitted(plan: &Plan, f: &mut Findings) {
     for job in &plan.jobs {
-        if job.fact_str("delivery") != Some("exactly-once") || job.sinks.is_empty() {
+        // No downstream reader settings at all (lint without such a file): nothing to judge.
+        if job.fact_str("delivery") != Some("exactly-once")
+            || job.sinks.is_empty()
+            || job.doc(DocKind::Downstream).is_none()
+        {
             continue;
         }
         let level = job.get(DocKind::Downstream, "isolation.level");
@@ -1048,13 +1052,13 @@ fn source_retention(plan: &Plan, f: &mut Findings) {
             continue;
         };
         let needed = r + downtime;
-        for t in &job.sources {
+        for t in job.sources.iter().filter(|t| !t.topic.is_empty()) {
             let Some((retention, origin)) = retention_of(cluster, &t.topic) else {
                 continue;
             };
             if retention < needed {
                 let assumed = if origin.is_none() {
-                    " (the broker default: state the topic's retention with `topic …` in the cluster profile)"
+                    " (the broker default: state the topic's retention with `topic …` in the cluster profile, or give its settings to lint)"
                 } else {
                     ""
                 };
@@ -1102,7 +1106,8 @@ fn mixed_guarantees(plan: &Plan, f: &mut Findings) {
     > = std::collections::HashMap::new();
     for job in &plan.jobs {
         let delivery = job.fact_str("delivery").unwrap_or("none");
-        for t in &job.sinks {
+        // A sink whose topic is unknown (lint of a bare producer.properties) proves nothing.
+        for t in job.sinks.iter().filter(|t| !t.topic.is_empty()) {
             match writers.get(&(job.cluster.as_str(), t.topic.as_str())) {
                 Some((other, other_delivery, other_fact))
                     if (delivery == "exactly-once") != (*other_delivery == "exactly-once") =>

@@ -216,7 +216,11 @@ pub fn effective_number(plan: &ClusterPlan, key: &str) -> Option<i64> {
     if let Some(e) = plan.current.entry(key) {
         return e.value.as_i64();
     }
-    let v = plan.fact_str("kafka-version")?;
+    // `kafka-defaults-version`: lint's stand-in when nobody stated the version (reported as an
+    // assumption); it supplies defaults only, so no version-specific check fires on a guess.
+    let v = plan
+        .fact_str("kafka-version")
+        .or_else(|| plan.fact_str("kafka-defaults-version"))?;
     kafka_model::model(v)?.broker.get(key)?.default_number()
 }
 
