@@ -91,7 +91,6 @@ pub fn lint(
 ) -> Result<Linted, (InputErrors, Sources)> {
     let mut sources = Sources::default();
     let packs = PackSet::load(&mut sources, policy_dirs).map_err(|e| (e, sources.clone()))?;
-    let facts = Facts::parse(&mut sources, fact_args).map_err(|e| (e, sources.clone()))?;
     let mut files = vec![];
     let mut errors = vec![];
     for p in paths {
@@ -105,20 +104,36 @@ pub fn lint(
                 .with_help("e.g. `flinkgen lint deploy/flink-conf.yaml deploy/producer.properties --fact brokers=3`"),
         );
     }
-    let mut pieces = vec![];
-    let mut read_as = vec![];
+    let mut texts = vec![];
     for f in files {
         let name = display_path(&f);
-        let text = match std::fs::read_to_string(&f) {
-            Ok(t) => t,
-            Err(e) => {
-                errors.push(
-                    Diagnostic::error(format!("cannot read {name}: {e}"))
-                        .with_help("lint reads UTF-8 text files"),
-                );
-                continue;
-            }
-        };
+        match std::fs::read_to_string(&f) {
+            Ok(t) => texts.push((name, t)),
+            Err(e) => errors.push(
+                Diagnostic::error(format!("cannot read {name}: {e}"))
+                    .with_help("lint reads UTF-8 text files"),
+            ),
+        }
+    }
+    if !errors.is_empty() {
+        return Err((InputErrors(errors), sources));
+    }
+    lint_texts(texts, fact_args, packs, sources)
+}
+
+/// The pure part of `lint`: named file texts (as read) → findings. `sources` already holds
+/// the packs' files.
+pub fn lint_texts(
+    texts: Vec<(String, String)>,
+    fact_args: &[String],
+    packs: PackSet,
+    mut sources: Sources,
+) -> Result<Linted, (InputErrors, Sources)> {
+    let facts = Facts::parse(&mut sources, fact_args).map_err(|e| (e, sources.clone()))?;
+    let mut errors = vec![];
+    let mut pieces = vec![];
+    let mut read_as = vec![];
+    for (name, text) in texts {
         let id = sources.add(name.clone(), text);
         match read::read(&name, id, &sources.get(id).text) {
             Ok(p) => {
