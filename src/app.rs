@@ -337,14 +337,18 @@ pub fn explain_cmd(opts: &Options, keys: &[String]) -> Outcome {
     }
 }
 
-/// `flinkgen schema`: the JSON Schema of a profile kind.
+/// `flinkgen schema`: the JSON Schema of a profile kind, or of the Helm values flinkgen writes
+/// for chart flinkgen-job (`helm-values`, checked in as `charts/flinkgen-job/values.schema.json`).
 pub fn schema_cmd(kind: &str) -> Outcome {
     let s = match kind {
         "job" => profile::job_schema(),
         "cluster" => profile::cluster_schema(),
+        "helm-values" => crate::render::helm::schema(),
         other => {
             return Outcome {
-                stderr: format!("error: unknown profile kind `{other}`: use `job` or `cluster`\n"),
+                stderr: format!(
+                    "error: unknown schema `{other}`: use `job`, `cluster` or `helm-values`\n"
+                ),
                 code: 2,
                 ..Default::default()
             };

@@ -118,9 +118,9 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Print the JSON Schema of a profile kind.
+    /// Print the JSON Schema of a profile kind, or of the Helm values for charts/flinkgen-job.
     Schema {
-        #[arg(default_value = "job", value_parser = ["job", "cluster"])]
+        #[arg(default_value = "job", value_parser = ["job", "cluster", "helm-values"])]
         kind: String,
     },
     /// List the rule catalog.

@@ -119,8 +119,11 @@ cluster "c" {{
                 }
             } else if f.path.ends_with(".yaml") {
                 let y = parse_yaml(&f.contents);
+                let helm = f.path.ends_with("helm/values.yaml");
                 let flat = if f.path.ends_with("config.yaml") {
                     y.clone()
+                } else if helm {
+                    y["flinkConfiguration"].clone()
                 } else {
                     y["spec"]["flinkConfiguration"].clone()
                 };
@@ -143,6 +146,29 @@ cluster "c" {{
                     assert_eq!(
                         y["spec"]["job"]["args"][0],
                         serde_json::Value::String(intended.into())
+                    );
+                }
+                if helm {
+                    // The Helm values: the same, and no key added at the top level either.
+                    assert_eq!(
+                        y["job"]["args"][0],
+                        serde_json::Value::String(intended.into())
+                    );
+                    let top: Vec<&String> = y
+                        .as_object()
+                        .map(|m| m.keys().collect())
+                        .unwrap_or_default();
+                    assert!(!top.iter().any(|k| k.contains("evil")), "{top:?}");
+                    let data = &y["kafkaConfigMap"]["data"];
+                    assert!(
+                        data["producer.properties"]
+                            .as_str()
+                            .is_some_and(|p| parse_properties(p)
+                                .get("client.id")
+                                .map(String::as_str)
+                                == Some(intended)),
+                        "{}: {data}",
+                        f.path
                     );
                 }
             }

@@ -21,6 +21,10 @@ use flinkgen::policy::kafka_model;
 use flinkgen::render::{environment, render_plan};
 use serde_json::Value as Json;
 
+mod common;
+
+use common::upstream::{assert_valid, flinkdeployment_schema, read, shared, yaml_k8s};
+
 // ---------------------------------------------------------------------------------------------
 // Building the outputs
 // ---------------------------------------------------------------------------------------------
@@ -210,42 +214,9 @@ fn find_cluster(name: &str) -> &'static Build {
 // ../shared
 // ---------------------------------------------------------------------------------------------
 
-/// A file under `../shared/` (upstream schemas). Missing: a hard failure under `CI=true`, where
-/// skipping would silently turn the schema tests green; elsewhere a skip with a message, so the
-/// crate can be tested on its own.
-fn shared(path: &str) -> Option<PathBuf> {
-    let p = crate_root().join("..").join("shared").join(path);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "{} is missing: CI=true requires the upstream schemas in ../shared",
-            p.display()
-        );
-    }
-    eprintln!(
-        "skipping: {} is missing (tests that need ../shared fail under CI=true)",
-        p.display()
-    );
-    None
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Readers
 // ---------------------------------------------------------------------------------------------
-
-/// YAML read as Kubernetes tooling reads it. kubectl, Helm and Argo CD convert YAML to JSON with
-/// sigs.k8s.io/yaml, i.e. go-yaml v2, which resolves plain scalars with YAML 1.1 rules (`y`,
-/// `no`, `on` are booleans). serde-saphyr's default options do the same for booleans, and reject
-/// duplicate keys.
-fn yaml_k8s(what: &str, text: &str) -> Json {
-    serde_saphyr::from_str::<Json>(text).unwrap_or_else(|e| panic!("{what} is not YAML: {e}"))
-}
 
 /// YAML read as Flink reads config.yaml (snakeyaml-engine, YAML 1.2 Core schema: only
 /// `true`/`false` are booleans).
@@ -836,22 +807,6 @@ fn check_flinkdeployment_fields(b: &Build, j: &JobPlan) {
     }
 }
 
-/// The FlinkDeployment CRD's schema, or None (skip) without ../shared.
-fn flinkdeployment_schema() -> Option<&'static Json> {
-    static SCHEMA: OnceLock<Option<Json>> = OnceLock::new();
-    SCHEMA
-        .get_or_init(|| {
-            let path = shared("schemas/crds/flinkdeployments.flink.apache.org-v1.yml")?;
-            let crd = yaml_k8s("FlinkDeployment CRD", &read(&path));
-            let first = at(&crd, "spec.versions")
-                .and_then(|v| v.get(0))
-                .expect("CRD has spec.versions");
-            assert_eq!(first["name"], "v1beta1", "the CRD's first version");
-            at(first, "schema.openAPIV3Schema").cloned()
-        })
-        .as_ref()
-}
-
 fn check_flinkdeployment_crd(b: &Build, j: &JobPlan, schema: &Json) {
     let (path, doc) = flinkdeployment(b, j);
     assert_eq!(doc["apiVersion"], "flink.apache.org/v1beta1", "{path}");
@@ -868,24 +823,6 @@ fn check_flinkdeployment_crd(b: &Build, j: &JobPlan, schema: &Json) {
         let got = flink_bytes(str_at(&path, &doc, &format!("spec.{role}.resource.memory")));
         assert_eq!(got, want, "{path}: spec.{role}.resource.memory vs {key}");
     }
-}
-
-/// Validate with the jsonschema crate. The CRD schemas are OpenAPI v3 structural schemas; the
-/// `x-kubernetes-*` extensions are unknown keywords that JSON Schema ignores, and the CRDs used
-/// here have no `nullable` and no custom `format` (int-or-string is spelled as an `anyOf` of
-/// integer and string), so they need no preprocessing.
-fn assert_valid(what: &str, schema: &Json, doc: &Json) {
-    let validator =
-        jsonschema::validator_for(schema).unwrap_or_else(|e| panic!("{what}: bad schema: {e}"));
-    let errors: Vec<String> = validator
-        .iter_errors(doc)
-        .map(|e| format!("  {}: {e}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{what} does not validate:\n{}",
-        errors.join("\n")
-    );
 }
 
 /// Strimzi refuses `spec.kafka.config` keys with these prefixes (it manages them itself)

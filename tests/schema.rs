@@ -1,5 +1,6 @@
 //! The checked-in JSON Schemas are the generated ones; regenerate with
-//! `cargo run -- schema job > schemas/job.schema.json` (and `cluster`).
+//! `cargo run -- schema job > schemas/job.schema.json` (and `cluster`), and
+//! `cargo run -- schema helm-values > charts/flinkgen-job/values.schema.json`.
 
 mod common;
 
@@ -14,6 +15,21 @@ fn checked_in_schemas_are_current() {
             "schemas/{kind}.schema.json is stale: run `cargo run -- schema {kind} > schemas/{kind}.schema.json`"
         );
     }
+}
+
+#[test]
+fn checked_in_helm_values_schema_is_current() {
+    let path = common::root().join("charts/flinkgen-job/values.schema.json");
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    let generated = flinkgen::app::schema_cmd("helm-values").stdout;
+    assert!(
+        !generated.trim().is_empty(),
+        "no helm-values schema generated"
+    );
+    assert!(
+        on_disk == generated,
+        "charts/flinkgen-job/values.schema.json is stale: run `cargo run -- schema helm-values > charts/flinkgen-job/values.schema.json`"
+    );
 }
 
 #[test]

@@ -53,7 +53,7 @@ fn generate<T: schemars::JsonSchema>() -> Value {
     v
 }
 
-fn strip_nulls(v: &mut Value) {
+pub(crate) fn strip_nulls(v: &mut Value) {
     match v {
         Value::Object(m) => {
             if let Some(Value::Array(types)) = m.get_mut("type") {

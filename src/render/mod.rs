@@ -3,6 +3,7 @@
 //! template filters of their output format; no template pastes a raw value.
 
 pub mod escape;
+pub mod helm;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -343,6 +344,15 @@ fn render_job(
     } else {
         vec![]
     };
+    // The chart's values come from the same data as the FlinkDeployment, so the two agree.
+    let mut values = helm_values(
+        job,
+        &k8s,
+        &flink_configuration,
+        &args,
+        &volumes,
+        &pod_labels,
+    )?;
     files.push(File {
         path: format!("{dir}/k8s/flinkdeployment.yaml"),
         contents: render(
@@ -423,17 +433,7 @@ fn render_job(
             )?,
         });
     }
-    if let Some(identity) = job
-        .get(DocKind::K8s, "serviceAccount.identity")
-        .and_then(|e| e.value.as_str())
-    {
-        // The annotation that binds the pods' service account to a cloud identity, by cloud.
-        let annotation = match job.fact_str("cloud") {
-            Some("aws") => "eks.amazonaws.com/role-arn",
-            Some("gcp") => "iam.gke.io/gcp-service-account",
-            Some("azure") => "azure.workload.identity/client-id",
-            _ => "flinkgen.io/identity",
-        };
+    if let Some((annotation, identity)) = identity_annotation(job) {
         let name = job
             .get(DocKind::K8s, "spec.serviceAccount")
             .map(|e| e.value.flink_text())
@@ -457,7 +457,175 @@ fn render_job(
     if let Some(c) = cluster.filter(|c| c.fact_str("deployment") == Some("strimzi")) {
         strimzi_resources(job, c, env, &dir, &mut files)?;
     }
+    // Helm values last: the ConfigMap carries the Kafka client files exactly as written above.
+    let kafka_dir = format!("{dir}/kafka/");
+    let data: BTreeMap<String, String> = files
+        .iter()
+        .filter_map(|f| {
+            let name = f.path.strip_prefix(&kafka_dir)?;
+            helm::is_client_file(name).then(|| (name.to_string(), f.contents.clone()))
+        })
+        .collect();
+    if !data.is_empty() {
+        values.kafka_config_map = Some(helm::ConfigMap {
+            name: format!("{}-kafka", job.name),
+            data,
+        });
+    }
+    let namespace = job
+        .get(DocKind::K8s, "metadata.namespace")
+        .map(|e| e.value.flink_text())
+        .unwrap_or_default();
+    files.push(File {
+        path: format!("{dir}/helm/values.yaml"),
+        contents: helm::to_file(&values, &namespace)
+            .map_err(|e| Diagnostic::error(format!("job `{}`: {e}", job.name)))?,
+    });
     Ok(Unit { dir, files })
+}
+
+/// The annotation that binds the pods' service account to a cloud identity, by cloud, and the
+/// identity.
+fn identity_annotation(job: &JobPlan) -> Option<(&'static str, &str)> {
+    let identity = job
+        .get(DocKind::K8s, "serviceAccount.identity")
+        .and_then(|e| e.value.as_str())?;
+    let annotation = match job.fact_str("cloud") {
+        Some("aws") => "eks.amazonaws.com/role-arn",
+        Some("gcp") => "iam.gke.io/gcp-service-account",
+        Some("azure") => "azure.workload.identity/client-id",
+        _ => "flinkgen.io/identity",
+    };
+    Some((annotation, identity))
+}
+
+/// The chart's values for a job, from the data its FlinkDeployment template gets (the K8s
+/// document, the flinkConfiguration entries, program arguments, volumes and pod labels).
+fn helm_values(
+    job: &JobPlan,
+    k8s: &BTreeMap<String, serde_json::Value>,
+    flink_configuration: &[Kv],
+    args: &[String],
+    volumes: &[BTreeMap<&str, String>],
+    pod_labels: &[Kv],
+) -> Result<helm::HelmValues, Diagnostic> {
+    let missing = |key: &str| {
+        Diagnostic::error(format!(
+            "job `{}`: internal error: the plan has no {key} for the Helm values",
+            job.name
+        ))
+    };
+    let text = |key: &str| -> Result<String, Diagnostic> {
+        match k8s.get(key) {
+            Some(serde_json::Value::String(s)) => Ok(s.clone()),
+            Some(other) => Ok(other.to_string()),
+            None => Err(missing(key)),
+        }
+    };
+    let int = |key: &str| {
+        k8s.get(key)
+            .and_then(serde_json::Value::as_i64)
+            .ok_or_else(|| missing(key))
+    };
+    let float = |key: &str| {
+        k8s.get(key)
+            .and_then(serde_json::Value::as_f64)
+            .ok_or_else(|| missing(key))
+    };
+    let role = |r: &str| -> Result<helm::Role, Diagnostic> {
+        Ok(helm::Role {
+            replicas: int(&format!("spec.{r}.replicas"))?,
+            resource: helm::Resource {
+                cpu: float(&format!("spec.{r}.resource.cpu"))?,
+                memory: text(&format!("spec.{r}.resource.memory"))?,
+            },
+        })
+    };
+    let name = text("metadata.name")?;
+    let pod_spec = (!volumes.is_empty()).then(|| helm::PodSpec {
+        containers: vec![helm::Container {
+            name: "flink-main-container".into(),
+            volume_mounts: volumes
+                .iter()
+                .map(|v| helm::VolumeMount {
+                    name: v.get("volume").cloned().unwrap_or_default(),
+                    mount_path: v.get("path").cloned().unwrap_or_default(),
+                    read_only: v
+                        .get("read_only")
+                        .is_some_and(|r| !r.is_empty())
+                        .then_some(true),
+                })
+                .collect(),
+        }],
+        volumes: volumes
+            .iter()
+            .map(|v| {
+                let source = v.get("source").cloned().unwrap_or_default();
+                let kind = v.get("kind").map(String::as_str);
+                helm::Volume {
+                    name: v.get("volume").cloned().unwrap_or_default(),
+                    secret: (kind == Some("secret")).then(|| helm::SecretVolume {
+                        secret_name: source.clone(),
+                    }),
+                    host_path: (kind == Some("hostPath")).then(|| helm::HostPathVolume {
+                        path: source.clone(),
+                        kind: "DirectoryOrCreate".into(),
+                    }),
+                    empty_dir: (kind == Some("emptyDir")).then_some(helm::EmptyDirVolume {}),
+                }
+            })
+            .collect(),
+    });
+    let pod_metadata = (!pod_labels.is_empty()).then(|| helm::PodMetadata {
+        labels: pod_labels
+            .iter()
+            .map(|l| (l.key.clone(), l.value.clone()))
+            .collect(),
+    });
+    let pod_template =
+        (pod_spec.is_some() || pod_metadata.is_some()).then_some(helm::PodTemplate {
+            metadata: pod_metadata,
+            spec: pod_spec,
+        });
+    let identity = identity_annotation(job);
+    Ok(helm::HelmValues {
+        labels: BTreeMap::from([
+            (
+                "app.kubernetes.io/managed-by".to_string(),
+                "flinkgen".to_string(),
+            ),
+            ("app.kubernetes.io/name".to_string(), name.clone()),
+        ]),
+        name,
+        image: text("spec.image")?,
+        flink_version: text("spec.flinkVersion")?,
+        service_account: helm::ServiceAccount {
+            create: identity.is_some(),
+            name: text("spec.serviceAccount")?,
+            annotations: identity
+                .map(|(a, i)| BTreeMap::from([(a.to_string(), i.to_string())]))
+                .unwrap_or_default(),
+        },
+        flink_configuration: flink_configuration
+            .iter()
+            .map(|e| (e.key.clone(), e.value.clone()))
+            .collect(),
+        job_manager: role("jobManager")?,
+        task_manager: role("taskManager")?,
+        pod_template,
+        job: helm::JobSpec {
+            jar_uri: text("spec.job.jarURI")?,
+            entry_class: k8s
+                .get("spec.job.entryClass")
+                .map(|_| text("spec.job.entryClass"))
+                .transpose()?,
+            args: args.to_vec(),
+            parallelism: int("spec.job.parallelism")?,
+            upgrade_mode: text("spec.job.upgradeMode")?,
+            state: text("spec.job.state")?,
+        },
+        kafka_config_map: None,
+    })
 }
 
 /// Topic-level settings of each sink topic, for `kafka-configs.sh --entity-type topics

@@ -3,6 +3,7 @@
 
 pub mod jvm;
 pub mod rng;
+pub mod upstream;
 
 use std::path::{Path, PathBuf};
 
