@@ -14,12 +14,17 @@ use crate::policy::PackSet;
 use crate::profile::{self, Profiles};
 use crate::render;
 use crate::resolve;
+use crate::sarif;
+
+pub use crate::commands::{completions_cmd, docs_cmd, fmt_cmd, init_cmd, man_cmd, policies_cmd};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     #[default]
     Human,
     Json,
+    /// SARIF 2.1.0 (`build`, `check`), for code-scanning annotations.
+    Sarif,
 }
 
 #[derive(Debug, Default)]
@@ -105,7 +110,7 @@ pub struct Compiled {
     pub inputs: Vec<ManifestInput>,
 }
 
-fn kdl_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
+pub(crate) fn kdl_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
     let meta = std::fs::metadata(path).map_err(|e| {
         Diagnostic::error(format!("cannot read {}: {e}", path.display()))
             .with_help("pass profile files (*.kdl) or directories that hold them")
@@ -135,13 +140,18 @@ fn display_path(p: &Path) -> String {
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
 }
 
-fn input_failure(e: InputErrors, sources: &Sources, opts: &Options) -> Outcome {
+pub(crate) fn input_failure(e: InputErrors, sources: &Sources, opts: &Options) -> Outcome {
     match opts.format {
         Format::Json => Outcome {
             stdout: format!(
                 "{}\n",
                 serde_json::json!({"errors": render_json(&e.0, sources)})
             ),
+            code: 2,
+            ..Default::default()
+        },
+        Format::Sarif => Outcome {
+            stdout: sarif::render_text(&e.0, sources),
             code: 2,
             ..Default::default()
         },
@@ -212,7 +222,7 @@ fn findings_output(c: &Compiled, opts: &Options) -> (String, i32) {
     let code = i32::from(c.findings.iter().any(|f| f.severity == Severity::Error));
     let text = match opts.format {
         Format::Human => render_human(&c.findings, &c.sources, opts.color),
-        Format::Json => String::new(),
+        Format::Json | Format::Sarif => String::new(),
     };
     (text, code)
 }
@@ -283,6 +293,10 @@ pub fn build(opts: &Options, out: &Path, check_only: bool) -> Outcome {
             "{}\n",
             serde_json::json!({"findings": render_json(&c.findings, &c.sources), "drift": check_only && code == 1 && !stdout.is_empty(), "diff": stdout})
         );
+    } else if opts.format == Format::Sarif {
+        // stdout is the SARIF log alone (it is redirected to a file); the diff goes to stderr.
+        stderr.push_str(&stdout);
+        stdout = sarif::render_text(&c.findings, &c.sources);
     }
     Outcome {
         stdout,
@@ -311,6 +325,11 @@ pub fn check_cmd(opts: &Options) -> Outcome {
                     code,
                     ..Default::default()
                 },
+                Format::Sarif => Outcome {
+                    stdout: sarif::render_text(&c.findings, &c.sources),
+                    code,
+                    ..Default::default()
+                },
             }
         }
     }
@@ -323,7 +342,7 @@ pub fn explain_cmd(opts: &Options, keys: &[String]) -> Outcome {
         Ok(c) => {
             let stdout = match opts.format {
                 Format::Human => explain::human(&c.plan, keys, &c.sources),
-                Format::Json => format!(
+                Format::Json | Format::Sarif => format!(
                     "{}\n",
                     serde_json::to_string_pretty(&explain::json(&c.plan, keys, &c.sources))
                         .unwrap_or_default()

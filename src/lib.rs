@@ -6,13 +6,17 @@
 pub mod app;
 pub mod check;
 pub mod cli;
+pub mod commands;
 pub mod diag;
 pub mod diff;
+pub mod docs;
 pub mod emit;
 pub mod explain;
+pub mod fmt;
 pub mod plan;
 pub mod policy;
 pub mod profile;
 pub mod render;
 pub mod resolve;
+pub mod sarif;
 pub mod units;

@@ -3,6 +3,7 @@
 
 pub mod jvm;
 pub mod rng;
+pub mod sarif;
 
 use std::path::{Path, PathBuf};
 
