@@ -400,18 +400,48 @@ pub fn rules_cmd(code: Option<&str>) -> Outcome {
         {
             Some(c) => Outcome {
                 stdout: format!(
-                    "{} {} ({})\n\nWhat it does\n  {}\n\nWhy it matters\n  {}\n\nHow to fix it\n  {}\n",
-                    c.code, c.name, c.severity, c.summary, c.why, c.fix
+                    "{} {} ({})\n\nWhat it does\n{}\nWhy it matters\n{}\nHow to fix it\n{}",
+                    c.code,
+                    c.name,
+                    c.severity,
+                    wrap(c.summary),
+                    wrap(c.why),
+                    wrap(c.fix)
                 ),
                 ..Default::default()
             },
-            None => Outcome {
-                stderr: format!("error: no rule `{code}`; `flinkgen rules` lists them\n"),
-                code: 2,
-                ..Default::default()
-            },
+            None => {
+                let known = catalog.iter().flat_map(|c| [c.code, c.name]);
+                let hint = match crate::profile::validate::did_you_mean(code, known) {
+                    Some(n) => format!(" (did you mean `{n}`?)"),
+                    None => String::new(),
+                };
+                Outcome {
+                    stderr: format!("error: no rule `{code}`{hint}; `flinkgen rules` lists them\n"),
+                    code: 2,
+                    ..Default::default()
+                }
+            }
         },
     }
+}
+
+/// A paragraph indented by two spaces and wrapped at 100 columns, for terminals.
+fn wrap(text: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::from(" ");
+    for word in text.split_whitespace() {
+        if line.len() + 1 + word.len() > 100 && line.len() > 1 {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from(" ");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
 }
 
 /// `flinkgen instances`: the instance catalog.

@@ -249,7 +249,20 @@ fn rule_docs_are_complete_and_reachable_by_code_and_name() {
         );
         let by_code = app::rules_cmd(Some(&c.code.to_lowercase()));
         assert_eq!(by_code.code, 0);
-        assert!(by_code.stdout.contains(c.why));
+        let flat = by_code
+            .stdout
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        for text in [c.summary, c.why, c.fix] {
+            assert!(flat.contains(text), "{}: {text}", c.code);
+        }
+        assert!(
+            by_code
+                .stdout
+                .lines()
+                .all(|l| l.chars().count() <= 100 || !l.contains(' '))
+        );
         assert_eq!(app::rules_cmd(Some(c.name)).stdout, by_code.stdout);
     }
     let codes: Vec<&str> = flinkgen::check::catalog().iter().map(|c| c.code).collect();
@@ -257,4 +270,12 @@ fn rule_docs_are_complete_and_reachable_by_code_and_name() {
     dedup.dedup();
     assert_eq!(codes, dedup, "codes are unique");
     assert_eq!(app::rules_cmd(Some("FG999")).code, 2);
+    let typo = app::rules_cmd(Some("recovery-outlast-transaction"));
+    assert_eq!(typo.code, 2);
+    assert!(
+        typo.stderr
+            .contains("did you mean `recovery-outlasts-transaction`?"),
+        "{}",
+        typo.stderr
+    );
 }
