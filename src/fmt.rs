@@ -265,6 +265,19 @@ mod tests {
     }
 
     #[test]
+    fn keeps_the_blank_line_that_ends_a_continued_node() {
+        // `a 1 \` + blank line: the blank line ends node `a`; dropping it would make `b` an
+        // argument of `a`.
+        let src = "a 1 \\\n\nb 2\n";
+        assert_eq!(format_checked(src), Ok(src.to_string()));
+        // Blank lines after `{` and before `}` go, CRLF becomes LF outside strings.
+        assert_eq!(
+            format_text("a {\r\n\r\n  b 1\r\n\r\n}\r\n"),
+            "a {\n    b 1\n}\n"
+        );
+    }
+
+    #[test]
     fn leaves_multiline_strings_alone() {
         let src = "a {\n  s \"\"\"\n     keep  \n  this\n  \"\"\"\n  r #\"{\"#\n}\n";
         let f = format_checked(src).unwrap_or_else(|e| panic!("{e}"));
