@@ -14,12 +14,17 @@ use crate::policy::PackSet;
 use crate::profile::{self, Profiles};
 use crate::render;
 use crate::resolve;
+use crate::sarif;
+
+pub use crate::commands::{completions_cmd, docs_cmd, fmt_cmd, init_cmd, man_cmd, policies_cmd};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     #[default]
     Human,
     Json,
+    /// SARIF 2.1.0 (`build`, `check`), for code-scanning annotations.
+    Sarif,
 }
 
 #[derive(Debug, Default)]
@@ -105,7 +110,7 @@ pub struct Compiled {
     pub inputs: Vec<ManifestInput>,
 }
 
-fn kdl_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
+pub(crate) fn kdl_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
     let meta = std::fs::metadata(path).map_err(|e| {
         Diagnostic::error(format!("cannot read {}: {e}", path.display()))
             .with_help("pass profile files (*.kdl) or directories that hold them")
@@ -135,13 +140,18 @@ fn display_path(p: &Path) -> String {
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
 }
 
-fn input_failure(e: InputErrors, sources: &Sources, opts: &Options) -> Outcome {
+pub(crate) fn input_failure(e: InputErrors, sources: &Sources, opts: &Options) -> Outcome {
     match opts.format {
         Format::Json => Outcome {
             stdout: format!(
                 "{}\n",
                 serde_json::json!({"errors": render_json(&e.0, sources)})
             ),
+            code: 2,
+            ..Default::default()
+        },
+        Format::Sarif => Outcome {
+            stdout: sarif::render_text(&e.0, sources),
             code: 2,
             ..Default::default()
         },
@@ -212,7 +222,7 @@ fn findings_output(c: &Compiled, opts: &Options) -> (String, i32) {
     let code = i32::from(c.findings.iter().any(|f| f.severity == Severity::Error));
     let text = match opts.format {
         Format::Human => render_human(&c.findings, &c.sources, opts.color),
-        Format::Json => String::new(),
+        Format::Json | Format::Sarif => String::new(),
     };
     (text, code)
 }
@@ -283,6 +293,10 @@ pub fn build(opts: &Options, out: &Path, check_only: bool) -> Outcome {
             "{}\n",
             serde_json::json!({"findings": render_json(&c.findings, &c.sources), "drift": check_only && code == 1 && !stdout.is_empty(), "diff": stdout})
         );
+    } else if opts.format == Format::Sarif {
+        // stdout is the SARIF log alone (it is redirected to a file); the diff goes to stderr.
+        stderr.push_str(&stdout);
+        stdout = sarif::render_text(&c.findings, &c.sources);
     }
     Outcome {
         stdout,
@@ -311,6 +325,11 @@ pub fn check_cmd(opts: &Options) -> Outcome {
                     code,
                     ..Default::default()
                 },
+                Format::Sarif => Outcome {
+                    stdout: sarif::render_text(&c.findings, &c.sources),
+                    code,
+                    ..Default::default()
+                },
             }
         }
     }
@@ -323,7 +342,7 @@ pub fn explain_cmd(opts: &Options, keys: &[String]) -> Outcome {
         Ok(c) => {
             let stdout = match opts.format {
                 Format::Human => explain::human(&c.plan, keys, &c.sources),
-                Format::Json => format!(
+                Format::Json | Format::Sarif => format!(
                     "{}\n",
                     serde_json::to_string_pretty(&explain::json(&c.plan, keys, &c.sources))
                         .unwrap_or_default()
@@ -385,18 +404,48 @@ pub fn rules_cmd(code: Option<&str>) -> Outcome {
         {
             Some(c) => Outcome {
                 stdout: format!(
-                    "{} {} ({})\n\nWhat it does\n  {}\n\nWhy it matters\n  {}\n\nHow to fix it\n  {}\n",
-                    c.code, c.name, c.severity, c.summary, c.why, c.fix
+                    "{} {} ({})\n\nWhat it does\n{}\nWhy it matters\n{}\nHow to fix it\n{}",
+                    c.code,
+                    c.name,
+                    c.severity,
+                    wrap(c.summary),
+                    wrap(c.why),
+                    wrap(c.fix)
                 ),
                 ..Default::default()
             },
-            None => Outcome {
-                stderr: format!("error: no rule `{code}`; `flinkgen rules` lists them\n"),
-                code: 2,
-                ..Default::default()
-            },
+            None => {
+                let known = catalog.iter().flat_map(|c| [c.code, c.name]);
+                let hint = match crate::profile::validate::did_you_mean(code, known) {
+                    Some(n) => format!(" (did you mean `{n}`?)"),
+                    None => String::new(),
+                };
+                Outcome {
+                    stderr: format!("error: no rule `{code}`{hint}; `flinkgen rules` lists them\n"),
+                    code: 2,
+                    ..Default::default()
+                }
+            }
         },
     }
+}
+
+/// A paragraph indented by two spaces and wrapped at 100 columns, for terminals.
+fn wrap(text: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::from(" ");
+    for word in text.split_whitespace() {
+        if line.len() + 1 + word.len() > 100 && line.len() > 1 {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from(" ");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
 }
 
 /// `flinkgen instances`: the instance catalog.
@@ -488,6 +537,11 @@ pub fn lint_cmd(opts: &Options, facts: &[String]) -> Outcome {
     };
     let code = i32::from(l.findings.iter().any(|f| f.severity == Severity::Error));
     match opts.format {
+        Format::Sarif => Outcome {
+            stdout: sarif::render_text(&l.findings, &l.sources),
+            code,
+            ..Default::default()
+        },
         Format::Json => Outcome {
             stdout: format!(
                 "{}\n",
@@ -595,7 +649,8 @@ pub fn import_cmd(opts: &Options, facts: &[String], out: &Path, force: bool) -> 
                 "remaining-errors": imported.remaining,
             })
         ),
-        Format::Human => {
+        // (`--format sarif` is refused for import before it gets here.)
+        Format::Human | Format::Sarif => {
             let mut s = String::new();
             for f in &imported.files {
                 s.push_str(&format!("wrote {}\n", display_path(&out.join(&f.path))));

@@ -14,14 +14,47 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "Compiles Flink job and Kafka cluster profiles into consistent, checked configuration"
 )]
 pub struct Cli {
+    /// Colour in diagnostics: `auto` colours only when stderr is a terminal and NO_COLOR is
+    /// unset or empty (https://no-color.org).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorArg,
     #[command(subcommand)]
     pub command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorArg {
+    /// Whether to colour stderr.
+    pub fn enabled(self) -> bool {
+        match self {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stderr().is_terminal()
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
     Human,
     Json,
+    /// SARIF 2.1.0, for code scanning (build and check).
+    Sarif,
 }
 
 #[derive(clap::Args)]
@@ -132,11 +165,56 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// List the policy packs (name, version, layer, file, sha256) and, given profiles, the packs
+    /// and product versions each job and cluster uses.
+    Policies {
+        #[arg(value_name = "PROFILE")]
+        inputs: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Write a commented starter profile (never overwrites a file).
+    Init {
+        /// What to write: a job, a cluster, or both in one file (a job that builds on its own).
+        #[arg(long, default_value = "both", value_parser = ["job", "cluster", "both"])]
+        kind: String,
+        /// The file to create; `-` writes to stdout.
+        #[arg(default_value = "profile.kdl")]
+        path: PathBuf,
+    },
+    /// Format KDL profiles (files or directories), keeping every comment.
+    Fmt {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Write nothing: print a diff and exit 1 when a file would change.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write it into a directory.
+    Man {
+        /// Write DIR/flinkgen.1 instead of printing.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Regenerate the generated docs: profile reference, rule catalog and man page.
+    Docs {
+        /// The docs directory (the repository's is `docs`).
+        #[arg(long, value_name = "DIR", default_value = "docs")]
+        out: PathBuf,
+    },
 }
 
-fn options(inputs: Vec<PathBuf>, common: Common, templates: Option<PathBuf>) -> Options {
-    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::io::stderr().is_terminal();
+fn options(
+    inputs: Vec<PathBuf>,
+    common: Common,
+    templates: Option<PathBuf>,
+    color: bool,
+) -> Options {
     Options {
         inputs,
         policies: common.policies,
@@ -144,6 +222,7 @@ fn options(inputs: Vec<PathBuf>, common: Common, templates: Option<PathBuf>) -> 
         format: match common.format {
             FormatArg::Human => Format::Human,
             FormatArg::Json => Format::Json,
+            FormatArg::Sarif => Format::Sarif,
         },
         color,
         versions: app::VersionOverrides::default(),
@@ -152,6 +231,14 @@ fn options(inputs: Vec<PathBuf>, common: Common, templates: Option<PathBuf>) -> 
 
 /// Run one parsed command line.
 pub fn run(cli: Cli) -> Outcome {
+    let color = cli.color.enabled();
+    if let Some(name) = sarif_unsupported(&cli.command) {
+        return Outcome {
+            stderr: format!("error: --format sarif applies to build, check and lint, not {name}\n"),
+            code: 2,
+            ..Default::default()
+        };
+    }
     match cli.command {
         Command::Build {
             inputs,
@@ -159,14 +246,19 @@ pub fn run(cli: Cli) -> Outcome {
             check,
             templates,
             common,
-        } => app::build(&options(inputs, common, templates), &out, check),
-        Command::Check { inputs, common } => app::check_cmd(&options(inputs, common, None)),
+        } => app::build(&options(inputs, common, templates, color), &out, check),
+        Command::Check { inputs, common } => app::check_cmd(&options(inputs, common, None, color)),
         Command::Explain { args, common } => {
             let (paths, keys): (Vec<String>, Vec<String>) = args
                 .into_iter()
                 .partition(|a| a.ends_with(".kdl") || std::path::Path::new(a).exists());
             app::explain_cmd(
-                &options(paths.into_iter().map(PathBuf::from).collect(), common, None),
+                &options(
+                    paths.into_iter().map(PathBuf::from).collect(),
+                    common,
+                    None,
+                    color,
+                ),
                 &keys,
             )
         }
@@ -179,7 +271,7 @@ pub fn run(cli: Cli) -> Outcome {
             policies_next,
             common,
         } => {
-            let mut opts = options(inputs, common, None);
+            let mut opts = options(inputs, common, None, color);
             opts.versions = app::VersionOverrides {
                 flink,
                 operator,
@@ -192,17 +284,38 @@ pub fn run(cli: Cli) -> Outcome {
             inputs,
             facts,
             common,
-        } => app::lint_cmd(&options(inputs, common, None), &facts),
+        } => app::lint_cmd(&options(inputs, common, None, color), &facts),
         Command::Import {
             inputs,
             facts,
             out,
             force,
             common,
-        } => app::import_cmd(&options(inputs, common, None), &facts, &out, force),
+        } => app::import_cmd(&options(inputs, common, None, color), &facts, &out, force),
         Command::Schema { kind } => app::schema_cmd(&kind),
         Command::Rules => app::rules_cmd(None),
         Command::Rule { code } => app::rules_cmd(Some(&code)),
-        Command::Instances { common } => app::instances_cmd(&options(vec![], common, None)),
+        Command::Instances { common } => app::instances_cmd(&options(vec![], common, None, color)),
+        Command::Policies { inputs, common } => {
+            app::policies_cmd(&options(inputs, common, None, color))
+        }
+        Command::Init { kind, path } => app::init_cmd(Some(&kind), &path),
+        Command::Fmt { paths, check } => app::fmt_cmd(&paths, check, color),
+        Command::Completions { shell } => app::completions_cmd(shell),
+        Command::Man { out } => app::man_cmd(out.as_deref()),
+        Command::Docs { out } => app::docs_cmd(&out),
     }
+}
+
+/// The commands that take `--format` but have no SARIF form (their output is not findings).
+fn sarif_unsupported(c: &Command) -> Option<&'static str> {
+    let (name, common) = match c {
+        Command::Explain { common, .. } => ("explain", common),
+        Command::Diff { common, .. } => ("diff", common),
+        Command::Instances { common } => ("instances", common),
+        Command::Policies { common, .. } => ("policies", common),
+        Command::Import { common, .. } => ("import", common),
+        _ => return None,
+    };
+    (common.format == FormatArg::Sarif).then_some(name)
 }

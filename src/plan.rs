@@ -273,6 +273,8 @@ pub struct JobPlan {
     pub config_file: String,
     /// The span of the profile's head, for findings about the job as a whole.
     pub head: Option<Span>,
+    /// The packs this job was resolved with (`flinkgen policies`).
+    pub packs: Vec<PackUse>,
 }
 
 impl JobPlan {

@@ -158,9 +158,12 @@ impl Delivery {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-example" = "state size=\"500GiB\" backend=\"rocksdb\""))]
+/// The job's keyed state; omit the node for a stateless job.
 pub struct State {
     /// Expected total keyed state across the job.
     pub size: Size,
+    /// State backend: `rocksdb` (state on local disk, for large state) or `hashmap` (on the heap).
     pub backend: Backend,
 }
 
@@ -182,6 +185,8 @@ impl Backend {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-example" = "throughput records-per-second=200000 record-size=\"512B\""))]
+/// Peak input rate and record size, for sizing, buffers and transactional-id estimates.
 pub struct Throughput {
     /// Peak records per second across all sources.
     #[schemars(range(min = 1, max = 1_000_000_000))]
@@ -209,7 +214,8 @@ pub struct Exchanges {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-#[schemars(extend("x-kdl-args" = ["default"]))]
+#[schemars(extend("x-kdl-args" = ["default"], "x-kdl-example" = "parallelism 48 max=720"))]
+/// Job parallelism and max parallelism; derived when absent.
 pub struct Parallelism {
     /// Job parallelism; derived from the source partitions and throughput when absent.
     #[schemars(range(min = 1, max = 32768))]
@@ -221,7 +227,8 @@ pub struct Parallelism {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-#[schemars(extend("x-kdl-args" = ["name"]))]
+#[schemars(extend("x-kdl-args" = ["name"], "x-kdl-example" = "source \"orders\" topic=\"orders\" partitions=48 format=\"avro-confluent\""))]
+/// A source or sink topic of the job.
 pub struct Topic {
     /// The table / operator name of this source or sink (kebab-case).
     #[schemars(regex(pattern = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"))]
@@ -229,6 +236,7 @@ pub struct Topic {
     /// The Kafka topic (Kafka's legal characters, at most 249).
     #[schemars(regex(pattern = r"^[a-zA-Z0-9._-]{1,249}$"))]
     pub topic: String,
+    /// The topic's partition count; bounds the useful source parallelism.
     #[schemars(range(min = 1, max = 100000))]
     pub partitions: Option<u32>,
     /// Record format of the Flink SQL table (`'format'` option), e.g. `json`, `avro-confluent`.
@@ -238,7 +246,10 @@ pub struct Topic {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-example" = "checkpoint interval=\"30s\""))]
+/// Checkpointing; the policy packs' defaults apply to what is left out.
 pub struct Checkpoint {
+    /// Checkpoint interval (policy default when absent).
     pub interval: Option<Duration>,
     /// Backpressure is expected (slow sinks, skew): use unaligned checkpoints after an aligned
     /// timeout, so barriers do not wait behind buffered records.
@@ -247,6 +258,8 @@ pub struct Checkpoint {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-example" = "recovery max-downtime=\"30min\" restorable-for=\"7d\""))]
+/// Recovery expectations, which set transaction timeouts, transactional-id expiry and retention.
 pub struct Recovery {
     /// The longest unplanned downtime to survive (crash, redeploy) without losing data.
     pub max_downtime: Option<Duration>,
@@ -273,13 +286,16 @@ pub struct Instance {
 #[schemars(extend("x-kdl-example" = "kubernetes namespace=\"streaming\" image=\"flink:1.20\" storage=\"s3://bucket/job\""))]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Kubernetes {
+    /// Namespace of the FlinkDeployment.
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
     pub namespace: String,
     /// Container image of the job.
     #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$"))]
     pub image: String,
+    /// Kubernetes ServiceAccount of the job's pods.
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"))]
     pub service_account: Option<String>,
+    /// How the operator upgrades the job: `stateless`, `last-state` or `savepoint`.
     pub upgrade_mode: Option<UpgradeMode>,
     /// Cloud identity the job's pods use for checkpoint storage: an AWS IAM role ARN (EKS IRSA),
     /// a GCP service account e-mail (GKE Workload Identity) or an Azure client id (AKS Workload
@@ -341,6 +357,7 @@ pub struct Artifact {
     /// Jar URI as the operator reads it (`local:///opt/flink/usrlib/job.jar`, `s3://…`, `https://…`).
     #[schemars(regex(pattern = r"^[a-z][a-z0-9+.-]*:[^\s]{1,2000}$"))]
     pub jar: String,
+    /// Main class of the jar (omit when the jar's manifest names it).
     #[schemars(regex(pattern = r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$"))]
     pub entry_class: Option<String>,
     /// Program arguments.
@@ -352,8 +369,12 @@ pub struct Artifact {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(extend("x-kdl-example" = "security protocol=\"SASL_SSL\" sasl-mechanism=\"SCRAM-SHA-512\" {\n    username secret=\"kafka-user\" key=\"username\"\n    password secret=\"kafka-user\" key=\"password\"\n}"))]
+/// How the job's Kafka clients authenticate; credentials are references, never values.
 pub struct Security {
+    /// Kafka `security.protocol`.
     pub protocol: SecurityProtocol,
+    /// Kafka `sasl.mechanism` (SASL protocols only).
     pub sasl_mechanism: Option<SaslMechanism>,
     /// SASL user name: a reference, never a literal.
     pub username: Option<SecretRef>,
@@ -428,22 +449,28 @@ impl SaslMechanism {
     "x-kdl-help" = "a credential is a reference: `env=\"VAR\"` (an environment variable of the Flink pods) or `secret=\"name\" key=\"key\"` (a Kubernetes Secret); literal values are refused"
 ))]
 pub struct SecretRef {
+    /// An environment variable of the Flink pods (alone).
     #[schemars(regex(pattern = r"^[A-Z_][A-Z0-9_]{0,127}$"))]
     pub env: Option<String>,
+    /// A Kubernetes Secret in the job's namespace (with `key`).
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"))]
     pub secret: Option<String>,
+    /// The key within the Secret (with `secret`).
     #[schemars(regex(pattern = r"^[-._a-zA-Z0-9]{1,253}$"))]
     pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-#[schemars(extend("x-kdl-args" = ["target", "key", "value"]))]
+#[schemars(extend("x-kdl-args" = ["target", "key", "value"], "x-kdl-example" = "override \"flink\" \"taskmanager.memory.jvm-metaspace.size\" \"320m\""))]
+/// A raw setting for one output, parsed with that output's grammar.
 pub struct Override {
+    /// The output the setting goes to.
     pub target: OverrideTarget,
     /// The key as the target spells it.
     #[schemars(length(min = 1, max = 256))]
     pub key: String,
+    /// The value, in the target's own grammar (`"256m"`, `"30 s"`, `5`, `#true`).
     pub value: Scalar,
 }
 
@@ -477,6 +504,7 @@ impl OverrideTarget {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 #[schemars(extend("x-kdl-args" = ["name"]))]
 pub struct ClusterProfile {
+    /// The cluster's name (kebab-case), as jobs refer to it in `kafka cluster=…`.
     #[schemars(regex(pattern = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"))]
     pub name: String,
     pub kafka: KafkaCluster,
@@ -494,12 +522,15 @@ pub struct ClusterProfile {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 #[schemars(extend("x-kdl-args" = ["name"], "x-kdl-example" = "topic \"orders\" retention=\"7d\" replication=3"))]
 pub struct TopicSettings {
+    /// The topic's name.
     #[schemars(regex(pattern = r"^[a-zA-Z0-9._-]{1,249}$"))]
     pub name: String,
     /// retention.ms of the topic.
     pub retention: Option<Duration>,
+    /// The topic's replication factor.
     #[schemars(range(min = 1, max = 100))]
     pub replication: Option<u32>,
+    /// min.insync.replicas of the topic.
     #[schemars(range(min = 1, max = 100))]
     pub min_insync_replicas: Option<u32>,
     /// max.message.bytes of the topic.
@@ -511,8 +542,10 @@ pub struct TopicSettings {
 #[schemars(extend("x-kdl-example" = "kafka version=\"3.9\" brokers=3 bootstrap=\"kafka:9092\""))]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct KafkaCluster {
+    /// Kafka version of the brokers (major.minor).
     #[schemars(extend("enum" = ["2.8", "3.0", "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8", "3.9", "4.0", "4.1", "4.2"]))]
     pub version: String,
+    /// Number of brokers.
     #[schemars(range(min = 1, max = 10000))]
     pub brokers: u32,
     /// Bootstrap servers the jobs connect to (`host:port[,host:port…]`).
@@ -526,6 +559,7 @@ pub struct KafkaCluster {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 #[schemars(extend("x-kdl-args" = ["kind"]))]
 pub struct Deployment {
+    /// How the brokers are run and configured.
     pub kind: DeploymentKind,
     /// Strimzi version (`0.45.1`) or bitnami/kafka chart version (`32.4.4`).
     #[schemars(regex(pattern = r"^[0-9]+\.[0-9]+\.[0-9]+$"))]
@@ -561,9 +595,12 @@ impl DeploymentKind {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-#[schemars(extend("x-kdl-args" = ["key", "value"]))]
+#[schemars(extend("x-kdl-args" = ["key", "value"], "x-kdl-example" = "broker \"transaction.max.timeout.ms\" 7200000"))]
+/// A broker setting the cluster has now.
 pub struct BrokerSetting {
+    /// The broker config key.
     #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9._-]{0,254}$"))]
     pub key: String,
+    /// Its current value.
     pub value: Scalar,
 }

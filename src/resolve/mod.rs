@@ -268,6 +268,7 @@ fn job(
     if let Some((_, ip)) = packs.instance(&p.instance.kind) {
         uses.push(pack_use(ip));
     }
+    plan.packs.clone_from(&uses);
     Ok((plan, uses))
 }
 

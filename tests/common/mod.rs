@@ -4,6 +4,7 @@
 pub mod jvm;
 pub mod rng;
 pub mod upstream;
+pub mod sarif;
 
 use std::path::{Path, PathBuf};
 
