@@ -394,3 +394,25 @@ fn import_reports_what_it_cannot_express() {
     let job = std::fs::read_to_string(profiles.path().join("classic.kdl")).unwrap();
     insta::assert_snapshot!("import-classic", job);
 }
+
+#[test]
+fn lint_findings_as_sarif_point_into_the_linted_files() {
+    let out = app::lint_cmd(
+        &Options {
+            format: Format::Sarif,
+            ..opts(&["tests/fixtures/lint/classic"])
+        },
+        &facts(CLASSIC_FACTS),
+    );
+    assert_eq!(out.code, 1);
+    let log: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    common::sarif::assert_valid_sarif(&log);
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let fg101 = results.iter().find(|r| r["ruleId"] == "FG101").unwrap();
+    let loc = &fg101["locations"][0]["physicalLocation"];
+    assert_eq!(
+        loc["artifactLocation"]["uri"],
+        "tests/fixtures/lint/classic/producer.properties"
+    );
+    assert_eq!(loc["region"]["startLine"], 5);
+}
