@@ -43,10 +43,38 @@ fn table(name: &str, root: &Path, exts: &[&str]) -> String {
     s
 }
 
+/// The sha256 of every built-in pack, computed here so that start-up does not hash them (the
+/// manifest records each pack's hash).
+fn pack_hashes(root: &Path) -> String {
+    use sha2::Digest;
+    let mut files = vec![];
+    walk(root, &mut files);
+    let mut s = String::from("pub static BUILTIN_PACK_SHA256: &[(&str, &str)] = &[\n");
+    for f in files {
+        if !f.extension().is_some_and(|x| x == "kdl") {
+            continue;
+        }
+        let rel = f
+            .strip_prefix(root)
+            .unwrap_or(&f)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        let hash: String = sha2::Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let _ = writeln!(s, "    ({rel:?}, {hash:?}),");
+    }
+    s.push_str("];\n");
+    s
+}
+
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into()));
     let mut code = String::new();
     code.push_str(&table("BUILTIN_PACKS", &root.join("policies"), &["kdl"]));
+    code.push_str(&pack_hashes(&root.join("policies")));
     code.push_str(&table(
         "KAFKA_MODELS",
         &root.join("policies/kafka/model"),

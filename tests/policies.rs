@@ -241,3 +241,18 @@ fn the_practice_pack_is_the_only_built_in_policy_layer() {
         assert!(!r.doc.is_empty(), "rule {} has no doc", r.id);
     }
 }
+
+#[test]
+fn built_in_pack_hashes_from_build_time_match_their_text() {
+    let mut sources = flinkgen::diag::Sources::default();
+    let packs = flinkgen::policy::PackSet::load(&mut sources, &[]).unwrap();
+    assert!(packs.packs.len() > 30);
+    for p in &packs.packs {
+        assert_eq!(
+            p.sha256,
+            flinkgen::policy::pack::sha256_hex(&sources.get(p.file).text),
+            "{}",
+            p.name
+        );
+    }
+}

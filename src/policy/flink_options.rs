@@ -117,22 +117,25 @@ impl Catalog {
     }
 }
 
-/// The catalogue of a Flink minor version (`"1.20"`), parsed once per process.
+/// The catalogue of a Flink minor version (`"1.20"`), parsed on first use, once per process:
+/// a build pays only for the versions it uses.
 pub fn catalog(version: &str) -> Option<&'static Catalog> {
-    static CATALOGS: OnceLock<BTreeMap<String, Catalog>> = OnceLock::new();
-    CATALOGS
+    static CATALOGS: OnceLock<BTreeMap<String, (&'static str, OnceLock<Catalog>)>> =
+        OnceLock::new();
+    let (text, parsed) = CATALOGS
         .get_or_init(|| {
             FLINK_OPTIONS
                 .iter()
                 .map(|(name, text)| {
                     (
                         name.trim_end_matches(".tsv").to_string(),
-                        Catalog::parse(text),
+                        (*text, OnceLock::new()),
                     )
                 })
                 .collect()
         })
-        .get(version)
+        .get(version)?;
+    Some(parsed.get_or_init(|| Catalog::parse(text)))
 }
 
 /// Key namespaces that plugins and reporters define (not in flink-dist): accepted as written.

@@ -43,22 +43,26 @@ pub struct KafkaModel {
     pub topic: BTreeMap<String, ConfigKey>,
 }
 
-/// The model of one Kafka release line (`"3.9"`), parsed once per process.
+/// The model of one Kafka release line (`"3.9"`), parsed on first use, once per process.
 pub fn model(version: &str) -> Option<&'static KafkaModel> {
-    static MODELS: OnceLock<BTreeMap<String, KafkaModel>> = OnceLock::new();
-    MODELS
+    type Lazy = (&'static str, OnceLock<Option<KafkaModel>>);
+    static MODELS: OnceLock<BTreeMap<String, Lazy>> = OnceLock::new();
+    let (text, parsed) = MODELS
         .get_or_init(|| {
             KAFKA_MODELS
                 .iter()
-                .filter_map(|(name, text)| {
-                    let v = name.trim_end_matches(".json").to_string();
-                    serde_json::from_str::<KafkaModel>(text)
-                        .ok()
-                        .map(|m| (v, m))
+                .map(|(name, text)| {
+                    (
+                        name.trim_end_matches(".json").to_string(),
+                        (*text, OnceLock::new()),
+                    )
                 })
                 .collect()
         })
-        .get(version)
+        .get(version)?;
+    parsed
+        .get_or_init(|| serde_json::from_str::<KafkaModel>(text).ok())
+        .as_ref()
 }
 
 /// Validate a value against the model's type and the simple validators (`[a,...,b]`, enums).

@@ -28,10 +28,16 @@ impl PackSet {
     pub fn load(sources: &mut Sources, user_dirs: &[&Path]) -> Result<PackSet, InputErrors> {
         let mut errors = vec![];
         let mut packs = vec![];
-        for (path, text) in embedded::BUILTIN_PACKS {
+        for ((path, text), (_, sha256)) in embedded::BUILTIN_PACKS
+            .iter()
+            .zip(embedded::BUILTIN_PACK_SHA256)
+        {
             let id = sources.add(format!("<builtin>/policies/{path}"), *text);
             match pack::read_pack(sources, id) {
-                Ok(p) => packs.push(p),
+                Ok(mut p) => {
+                    p.sha256 = (*sha256).to_string();
+                    packs.push(p);
+                }
                 Err(e) => errors.extend(e.0),
             }
         }
@@ -54,7 +60,10 @@ impl PackSet {
                     Ok(text) => {
                         let id = sources.add(f.display().to_string(), text);
                         match pack::read_pack(sources, id) {
-                            Ok(p) => packs.push(p),
+                            Ok(mut p) => {
+                                p.sha256 = pack::sha256_hex(&sources.get(id).text);
+                                packs.push(p);
+                            }
                             Err(e) => errors.extend(e.0),
                         }
                     }

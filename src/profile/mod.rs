@@ -4,6 +4,7 @@
 //! `job` / `cluster` node to JSON guided by the schema → validate against the JSON Schema (the one
 //! authority for structure, types and ranges) → deserialise into the typed profile.
 
+pub mod kdl_fast;
 pub mod kdl_json;
 pub mod types;
 pub mod validate;
@@ -108,6 +109,11 @@ fn validators() -> &'static Result<(jsonschema::Validator, jsonschema::Validator
 /// when the text parses as KDL v1.
 pub fn parse_kdl(sources: &Sources, file: u32) -> Result<KdlDocument, InputErrors> {
     let text = &sources.get(file).text;
+    // The fast reader covers what profiles and packs are written in; anything else, and every
+    // error, goes through the kdl crate.
+    if let Some(doc) = kdl_fast::parse(text) {
+        return Ok(doc);
+    }
     match KdlDocument::parse_v2(text) {
         Ok(doc) => Ok(doc),
         Err(e) => {

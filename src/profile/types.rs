@@ -1,6 +1,10 @@
 //! The profile data model: what a user writes, as typed Rust. The JSON Schema in `schemas/` is
 //! generated from these types; the KDL loader maps KDL onto the schema's JSON shape, validates it,
 //! and only then deserialises into these types.
+//!
+//! Patterns bound long strings with `maxLength`, never with `{0,254}`-style repetition: the regex
+//! engine compiles a bounded repetition into that many copies of its automaton (a `[^\s]{1,2000}`
+//! took most of a process's start-up), while `+` plus a length limit means the same.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -234,7 +238,7 @@ pub struct Topic {
     #[schemars(regex(pattern = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"))]
     pub name: String,
     /// The Kafka topic (Kafka's legal characters, at most 249).
-    #[schemars(regex(pattern = r"^[a-zA-Z0-9._-]{1,249}$"))]
+    #[schemars(regex(pattern = r"^[a-zA-Z0-9._-]+$"), length(max = 249))]
     pub topic: String,
     /// The topic's partition count; bounds the useful source parallelism.
     #[schemars(range(min = 1, max = 100000))]
@@ -290,20 +294,20 @@ pub struct Kubernetes {
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
     pub namespace: String,
     /// Container image of the job.
-    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$"))]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$"), length(max = 255))]
     pub image: String,
     /// Kubernetes ServiceAccount of the job's pods.
-    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"))]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), length(max = 253))]
     pub service_account: Option<String>,
     /// How the operator upgrades the job: `stateless`, `last-state` or `savepoint`.
     pub upgrade_mode: Option<UpgradeMode>,
     /// Cloud identity the job's pods use for checkpoint storage: an AWS IAM role ARN (EKS IRSA),
     /// a GCP service account e-mail (GKE Workload Identity) or an Azure client id (AKS Workload
     /// Identity). flinkgen writes the annotated ServiceAccount.
-    #[schemars(regex(pattern = r"^[A-Za-z0-9:/._@+=,-]{1,300}$"))]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9:/._@+=,-]+$"), length(max = 300))]
     pub identity: Option<String>,
     /// Where checkpoints and savepoints go, e.g. `s3://bucket/flink/orders`.
-    #[schemars(regex(pattern = r"^[a-z][a-z0-9+.-]*://[^\s#]{1,1000}$"))]
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9+.-]*://[^\s#]+$"), length(max = 1100))]
     pub storage: Option<String>,
 }
 
@@ -355,7 +359,7 @@ pub enum Naming {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Artifact {
     /// Jar URI as the operator reads it (`local:///opt/flink/usrlib/job.jar`, `s3://…`, `https://…`).
-    #[schemars(regex(pattern = r"^[a-z][a-z0-9+.-]*:[^\s]{1,2000}$"))]
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9+.-]*:[^\s]+$"), length(max = 2100))]
     pub jar: String,
     /// Main class of the jar (omit when the jar's manifest names it).
     #[schemars(regex(pattern = r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$"))]
@@ -450,13 +454,13 @@ impl SaslMechanism {
 ))]
 pub struct SecretRef {
     /// An environment variable of the Flink pods (alone).
-    #[schemars(regex(pattern = r"^[A-Z_][A-Z0-9_]{0,127}$"))]
+    #[schemars(regex(pattern = r"^[A-Z_][A-Z0-9_]*$"), length(max = 128))]
     pub env: Option<String>,
     /// A Kubernetes Secret in the job's namespace (with `key`).
-    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"))]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), length(max = 253))]
     pub secret: Option<String>,
     /// The key within the Secret (with `secret`).
-    #[schemars(regex(pattern = r"^[-._a-zA-Z0-9]{1,253}$"))]
+    #[schemars(regex(pattern = r"^[-._a-zA-Z0-9]+$"), length(max = 253))]
     pub key: Option<String>,
 }
 
@@ -523,7 +527,7 @@ pub struct ClusterProfile {
 #[schemars(extend("x-kdl-args" = ["name"], "x-kdl-example" = "topic \"orders\" retention=\"7d\" replication=3"))]
 pub struct TopicSettings {
     /// The topic's name.
-    #[schemars(regex(pattern = r"^[a-zA-Z0-9._-]{1,249}$"))]
+    #[schemars(regex(pattern = r"^[a-zA-Z0-9._-]+$"), length(max = 249))]
     pub name: String,
     /// retention.ms of the topic.
     pub retention: Option<Duration>,
@@ -599,7 +603,7 @@ impl DeploymentKind {
 /// A broker setting the cluster has now.
 pub struct BrokerSetting {
     /// The broker config key.
-    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9._-]{0,254}$"))]
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9._-]*$"), length(max = 255))]
     pub key: String,
     /// Its current value.
     pub value: Scalar,

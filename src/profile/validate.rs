@@ -12,6 +12,9 @@ use crate::units;
 
 pub fn build_validator(schema: &Value) -> Result<jsonschema::Validator, String> {
     jsonschema::options()
+        // The schemas' patterns are plain regular expressions: the `regex` engine compiles them
+        // faster than fancy-regex, and start-up pays for every pattern.
+        .with_pattern_options(jsonschema::PatternOptions::regex())
         .should_validate_formats(true)
         .with_format("size", |s: &str| units::parse_size(s).is_ok())
         .with_format("duration", |s: &str| units::parse_duration_ms(s).is_ok())
