@@ -183,6 +183,7 @@ pub fn compile(opts: &Options) -> Result<Compiled, (InputErrors, Sources)> {
     }
     let mut profiles = Profiles::default();
     let mut inputs = vec![];
+    let mut ids = vec![];
     for f in files {
         match std::fs::read_to_string(&f) {
             Ok(text) => {
@@ -190,15 +191,31 @@ pub fn compile(opts: &Options) -> Result<Compiled, (InputErrors, Sources)> {
                     path: display_path(&f),
                     sha256: emit::sha256_hex(text.as_bytes()),
                 });
-                let id = sources.add(display_path(&f), text);
-                if let Err(e) = profile::load_file(&sources, id, &mut profiles) {
-                    errors.extend(e.0);
-                }
+                ids.push(sources.add(display_path(&f), text));
             }
             Err(e) => errors.push(
                 Diagnostic::error(format!("cannot read {}: {e}", f.display()))
                     .with_help("profiles are UTF-8 text files"),
             ),
+        }
+    }
+    // Files load independently, in parallel; merged in input order.
+    {
+        use rayon::prelude::*;
+        let loaded: Vec<(Profiles, Option<InputErrors>)> = ids
+            .par_iter()
+            .map(|id| {
+                let mut p = Profiles::default();
+                let e = profile::load_file(&sources, *id, &mut p).err();
+                (p, e)
+            })
+            .collect();
+        for (p, e) in loaded {
+            profiles.jobs.extend(p.jobs);
+            profiles.clusters.extend(p.clusters);
+            if let Some(e) = e {
+                errors.extend(e.0);
+            }
         }
     }
     if !errors.is_empty() {

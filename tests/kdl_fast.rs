@@ -151,21 +151,56 @@ fn edge_cases() {
 /// foreign pieces so the fallback is exercised too.
 fn doc_strategy() -> impl Strategy<Value = String> {
     let ident = prop::sample::select(vec![
-        "job", "flink", "a", "b-c", "x.y", "_z", "k8s", "\"quoted name\"", "\"q\\\"x\"", "-dash",
+        "job",
+        "flink",
+        "a",
+        "b-c",
+        "x.y",
+        "_z",
+        "k8s",
+        "\"quoted name\"",
+        "\"q\\\"x\"",
+        "-dash",
     ]);
     let value = prop::sample::select(vec![
-        "1", "-7", "+3", "1_000", "2.5", "1e3", "-0.5E-2", "#true", "#false", "#null", "\"s\"",
-        "\"a b\\n\"", "\"\\u{e9}\"", "bare", "\"\"", "0x10", "#\"raw\"#", "(t)1", "1.", "true",
+        "1",
+        "-7",
+        "+3",
+        "1_000",
+        "2.5",
+        "1e3",
+        "-0.5E-2",
+        "#true",
+        "#false",
+        "#null",
+        "\"s\"",
+        "\"a b\\n\"",
+        "\"\\u{e9}\"",
+        "bare",
+        "\"\"",
+        "0x10",
+        "#\"raw\"#",
+        "(t)1",
+        "1.",
+        "true",
     ]);
     let space = prop::sample::select(vec![" ", "  ", "\t", " /* c */ ", " \\\n  ", " \\ // c\n "]);
     let end = prop::sample::select(vec!["\n", "\r\n", ";", " // c\n", "  \n", ";\n", ""]);
-    let entry = (prop::bool::ANY, ident.clone(), value.clone())
-        .prop_map(|(prop, k, v)| if prop { format!("{k}={v}") } else { v.to_string() });
+    let entry = (prop::bool::ANY, ident.clone(), value.clone()).prop_map(|(prop, k, v)| {
+        if prop {
+            format!("{k}={v}")
+        } else {
+            v.to_string()
+        }
+    });
     let node = (
         ident,
         prop::collection::vec((space, entry), 0..4),
         prop::option::of(prop::collection::vec(
-            (prop::sample::select(vec!["a", "b"]), prop::sample::select(vec!["1", "\"x\"", "y"])),
+            (
+                prop::sample::select(vec!["a", "b"]),
+                prop::sample::select(vec!["1", "\"x\"", "y"]),
+            ),
             0..3,
         )),
         end,

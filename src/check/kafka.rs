@@ -601,11 +601,17 @@ fn transactional_ids(job: &crate::plan::JobPlan, expiration_ms: u64) -> u64 {
 
 fn transactional_id_memory(plan: &Plan, f: &mut Findings) {
     const BYTES_PER_ID: u64 = 400;
+    // Jobs grouped by cluster once: no cluster × job scan on large fleets.
+    let mut by_cluster: std::collections::HashMap<&str, Vec<&crate::plan::JobPlan>> =
+        std::collections::HashMap::new();
+    for j in &plan.jobs {
+        by_cluster.entry(j.cluster.as_str()).or_default().push(j);
+    }
     for c in &plan.clusters {
         let Some(expiration) = effective_number(c, "transactional.id.expiration.ms") else {
             continue;
         };
-        let jobs: Vec<_> = plan.jobs.iter().filter(|j| j.cluster == c.name).collect();
+        let jobs = by_cluster.get(c.name.as_str()).cloned().unwrap_or_default();
         let ids: u64 = jobs
             .iter()
             .map(|j| transactional_ids(j, expiration as u64))

@@ -97,19 +97,24 @@ pub fn catalog() -> Vec<&'static CheckDef> {
 
 /// Run the whole catalog and the packs' assertions; findings in a stable order.
 pub fn check(plan: &Plan, packs: &PackSet) -> Vec<Diagnostic> {
-    let mut f = Findings::default();
-    for def in catalog() {
-        f.current = Some((def.code, def.severity));
-        (def.run)(plan, &mut f);
-        for d in f
-            .items
-            .iter_mut()
-            .filter(|d| d.code.as_deref() == Some(def.code) && d.help.is_none())
-        {
-            d.help = Some(def.fix.to_string());
-        }
-    }
-    let mut items = f.items;
+    use rayon::prelude::*;
+    // Checks are independent readers of the plan: they run in parallel, and their findings are
+    // sorted below, so the result does not depend on the thread count.
+    let per_check: Vec<Vec<Diagnostic>> = catalog()
+        .par_iter()
+        .map(|def| {
+            let mut f = Findings {
+                items: vec![],
+                current: Some((def.code, def.severity)),
+            };
+            (def.run)(plan, &mut f);
+            for d in f.items.iter_mut().filter(|d| d.help.is_none()) {
+                d.help = Some(def.fix.to_string());
+            }
+            f.items
+        })
+        .collect();
+    let mut items: Vec<Diagnostic> = per_check.into_iter().flatten().collect();
     items.extend(run_assertions(plan, packs));
     items.sort_by(|a, b| {
         (

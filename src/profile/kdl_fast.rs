@@ -36,13 +36,21 @@ pub fn parse(text: &str) -> Option<KdlDocument> {
 /// the code points KDL forbids (bidi controls, BOM), and newlines other than LF and CRLF.
 fn plain_text(text: &str) -> bool {
     let b = text.as_bytes();
-    for (i, c) in text.char_indices() {
-        let bad = match c {
-            '\t' | '\n' => false,
-            '\r' => b.get(i + 1) != Some(&b'\n'),
-            c if c.is_control() => true,
-            '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{0085}' => true,
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => true,
+    for (i, &byte) in b.iter().enumerate() {
+        let bad = match byte {
+            b'\t' | b'\n' => false,
+            b'\r' => b.get(i + 1) != Some(&b'\n'),
+            0..=0x1f | 0x7f => true,
+            // Non-ASCII: look at the whole character once, at its first byte.
+            0xc0..=0xff => text[i..].chars().next().is_some_and(|c| {
+                c.is_control()
+                    || matches!(
+                        c,
+                        '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{0085}'
+                    )
+                    || ('\u{202A}'..='\u{202E}').contains(&c)
+                    || ('\u{2066}'..='\u{2069}').contains(&c)
+            }),
             _ => false,
         };
         if bad {
@@ -320,9 +328,7 @@ impl Reader<'_> {
                 }
                 _ => {
                     // Copy the run up to the next quote, escape or line end in one go.
-                    let run = rest
-                        .find(['"', '\\', '\n', '\r'])
-                        .unwrap_or(rest.len());
+                    let run = rest.find(['"', '\\', '\n', '\r']).unwrap_or(rest.len());
                     out.push_str(&rest[..run]);
                     self.pos += run;
                 }

@@ -94,15 +94,25 @@ pub fn cluster_schema() -> &'static Value {
     S.get_or_init(generate::<ClusterProfile>)
 }
 
-fn validators() -> &'static Result<(jsonschema::Validator, jsonschema::Validator), String> {
-    static V: OnceLock<Result<(jsonschema::Validator, jsonschema::Validator), String>> =
-        OnceLock::new();
-    V.get_or_init(|| {
-        Ok((
-            validate::build_validator(job_schema())?,
-            validate::build_validator(cluster_schema())?,
-        ))
-    })
+/// The compiled validator of one profile kind, built on first use: a run that reads only job
+/// profiles never compiles the cluster schema (compiling is most of a small build's start-up).
+fn validator(kind: &str) -> Result<&'static jsonschema::Validator, InputErrors> {
+    type Compiled = OnceLock<Result<jsonschema::Validator, String>>;
+    static JOB: Compiled = OnceLock::new();
+    static CLUSTER: Compiled = OnceLock::new();
+    let (cell, schema) = if kind == "job" {
+        (&JOB, job_schema())
+    } else {
+        (&CLUSTER, cluster_schema())
+    };
+    cell.get_or_init(|| validate::build_validator(schema))
+        .as_ref()
+        .map_err(|e| {
+            Diagnostic::error(format!(
+                "internal error: profile schema does not compile: {e}"
+            ))
+            .into()
+        })
 }
 
 /// Parse KDL v2, turning parser diagnostics into ours (deduplicated by span) and adding a hint
@@ -157,22 +167,13 @@ pub fn parse_kdl(sources: &Sources, file: u32) -> Result<KdlDocument, InputError
 /// Load every `job` and `cluster` node of one file.
 pub fn load_file(sources: &Sources, file: u32, into: &mut Profiles) -> Result<(), InputErrors> {
     let doc = parse_kdl(sources, file)?;
-    let (job_v, cluster_v) = match validators() {
-        Ok(v) => (&v.0, &v.1),
-        Err(e) => {
-            return Err(Diagnostic::error(format!(
-                "internal error: profile schema does not compile: {e}"
-            ))
-            .into());
-        }
-    };
     let mut errors = vec![];
     for node in doc.nodes() {
         let kind = node.name().value();
         let head = Span::from_miette(file, node.name().span());
         let (schema, validator) = match kind {
-            "job" => (job_schema(), job_v),
-            "cluster" => (cluster_schema(), cluster_v),
+            "job" => (job_schema(), validator("job")?),
+            "cluster" => (cluster_schema(), validator("cluster")?),
             other => {
                 let mut d = Diagnostic::error(format!("unknown top-level node `{other}`"))
                     .with_label(head, "expected `job` or `cluster`");

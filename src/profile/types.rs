@@ -297,7 +297,10 @@ pub struct Kubernetes {
     #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$"), length(max = 255))]
     pub image: String,
     /// Kubernetes ServiceAccount of the job's pods.
-    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), length(max = 253))]
+    #[schemars(
+        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"),
+        length(max = 253)
+    )]
     pub service_account: Option<String>,
     /// How the operator upgrades the job: `stateless`, `last-state` or `savepoint`.
     pub upgrade_mode: Option<UpgradeMode>,
@@ -457,7 +460,10 @@ pub struct SecretRef {
     #[schemars(regex(pattern = r"^[A-Z_][A-Z0-9_]*$"), length(max = 128))]
     pub env: Option<String>,
     /// A Kubernetes Secret in the job's namespace (with `key`).
-    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), length(max = 253))]
+    #[schemars(
+        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"),
+        length(max = 253)
+    )]
     pub secret: Option<String>,
     /// The key within the Secret (with `secret`).
     #[schemars(regex(pattern = r"^[-._a-zA-Z0-9]+$"), length(max = 253))]

@@ -186,16 +186,24 @@ fn render(env: &Environment<'_>, name: &str, ctx: minijinja::Value) -> Result<St
 }
 
 pub fn render_plan(plan: &Plan, env: &Environment<'_>) -> Result<Vec<Unit>, Vec<Diagnostic>> {
+    use rayon::prelude::*;
+    // Units render independently, in parallel, collected in plan order.
+    let clusters: std::collections::HashMap<&str, &ClusterPlan> =
+        plan.clusters.iter().map(|c| (c.name.as_str(), c)).collect();
+    let jobs: Vec<Result<Unit, Diagnostic>> = plan
+        .jobs
+        .par_iter()
+        .map(|job| render_job(job, clusters.get(job.cluster.as_str()).copied(), env))
+        .collect();
+    let cluster_units: Vec<Result<Unit, Diagnostic>> = plan
+        .clusters
+        .par_iter()
+        .map(|c| render_cluster(c, env))
+        .collect();
     let mut units = vec![];
     let mut errors = vec![];
-    for job in &plan.jobs {
-        match render_job(job, plan.cluster(&job.cluster), env) {
-            Ok(u) => units.push(u),
-            Err(e) => errors.push(e),
-        }
-    }
-    for c in &plan.clusters {
-        match render_cluster(c, env) {
+    for r in jobs.into_iter().chain(cluster_units) {
+        match r {
             Ok(u) => units.push(u),
             Err(e) => errors.push(e),
         }

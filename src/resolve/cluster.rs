@@ -226,7 +226,8 @@ pub fn effective_number(plan: &ClusterPlan, key: &str) -> Option<i64> {
 
 /// Every job on a cluster states what it needs of the brokers; the proposal satisfies all of
 /// them (the largest need wins) and names every job behind it. Managed clusters get none.
-pub fn reconcile(cluster: &mut ClusterPlan, jobs: &[JobPlan]) {
+/// `jobs` are the cluster's own jobs (grouped once by the caller: no cluster × job scan).
+pub fn reconcile(cluster: &mut ClusterPlan, jobs: &[&JobPlan]) {
     if cluster.fact_str("deployment") == Some("managed") {
         return;
     }
@@ -246,8 +247,7 @@ pub fn reconcile(cluster: &mut ClusterPlan, jobs: &[JobPlan]) {
         let have = effective_number(cluster, key).unwrap_or(0);
         let mut wanted: Vec<(u64, &JobPlan)> = jobs
             .iter()
-            .filter(|j| j.cluster == cluster.name)
-            .filter_map(|j| Some((j.fact(fact)?.value.as_i64()? as u64, j)))
+            .filter_map(|j| Some((j.fact(fact)?.value.as_i64()? as u64, *j)))
             .collect();
         wanted.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.name.cmp(&b.1.name)));
         let Some(&(max_need, _)) = wanted.first() else {

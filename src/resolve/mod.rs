@@ -18,7 +18,7 @@ pub mod policy;
 pub mod rules;
 pub mod sizing;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use context::JobCtx;
 use serde_json::json;
@@ -27,10 +27,11 @@ use crate::diag::{Diagnostic, InputErrors};
 use crate::plan::{DocKind, Input, JobPlan, Origin, PackUse, Plan, Table, Value};
 use crate::policy::PackSet;
 use crate::profile::validate::did_you_mean;
-use crate::profile::{OverrideTarget, Profiles};
+use crate::profile::{JobProfile, OverrideTarget, Profiles};
 use crate::units::human_size;
 
 pub fn resolve(profiles: &Profiles, packs: &PackSet) -> Result<Plan, InputErrors> {
+    use rayon::prelude::*;
     let mut errors = vec![];
     duplicates(profiles, &mut errors);
     let mut plan = Plan::default();
@@ -40,37 +41,37 @@ pub fn resolve(profiles: &Profiles, packs: &PackSet) -> Result<Plan, InputErrors
             Err(e) => errors.extend(e),
         }
     }
-    let mut used: BTreeMap<String, PackUse> = BTreeMap::new();
-    for j in &profiles.jobs {
-        let Some(c) = profiles
-            .clusters
-            .iter()
-            .find(|c| c.value.name == j.value.kafka.cluster)
-        else {
-            let names: Vec<&str> = profiles
-                .clusters
-                .iter()
-                .map(|c| c.value.name.as_str())
-                .collect();
-            let mut d = Diagnostic::error(format!(
-                "job `{}` uses Kafka cluster `{}`, but no cluster profile of that name was given",
-                j.value.name, j.value.kafka.cluster
-            ))
-            .with_label(j.span("/kafka/cluster"), "unknown cluster");
-            d = match did_you_mean(&j.value.kafka.cluster, names.iter().copied()) {
-                Some(n) => d.with_help(format!("did you mean `{n}`?")),
-                None => {
-                    d.with_help("pass the cluster's profile too: `flinkgen build jobs/ clusters/`")
-                }
+    // Each cluster's facts once, by name; jobs then resolve independently, in parallel, and are
+    // collected in input order so the plan does not depend on the thread count.
+    let mut cluster_profiles: HashMap<
+        &str,
+        &crate::profile::Located<crate::profile::ClusterProfile>,
+    > = HashMap::new();
+    for c in &profiles.clusters {
+        cluster_profiles.entry(c.value.name.as_str()).or_insert(c);
+    }
+    let cluster_facts: HashMap<&str, serde_json::Value> = plan
+        .clusters
+        .iter()
+        .map(|c| (c.name.as_str(), cluster_json(c)))
+        .collect();
+    let results: Vec<JobResult> = profiles
+        .jobs
+        .par_iter()
+        .map(|j| {
+            let Some(c) = cluster_profiles.get(j.value.kafka.cluster.as_str()) else {
+                return Err(vec![unknown_cluster(j, profiles)]);
             };
-            errors.push(d);
-            continue;
-        };
-        let cluster_facts = plan
-            .cluster(&c.value.name)
-            .map(cluster_json)
-            .unwrap_or_else(|| json!({}));
-        match job(j, c, packs, &cluster_facts) {
+            let facts = cluster_facts
+                .get(c.value.name.as_str())
+                .cloned()
+                .unwrap_or_else(|| json!({}));
+            job(j, c, packs, &facts)
+        })
+        .collect();
+    let mut used: BTreeMap<String, PackUse> = BTreeMap::new();
+    for r in results {
+        match r {
             Ok((jp, pack_uses)) => {
                 for u in pack_uses {
                     used.insert(u.name.clone(), u);
@@ -83,8 +84,15 @@ pub fn resolve(profiles: &Profiles, packs: &PackSet) -> Result<Plan, InputErrors
     if !errors.is_empty() {
         return Err(InputErrors(errors));
     }
+    let mut by_cluster: HashMap<&str, Vec<&JobPlan>> = HashMap::new();
+    for j in &plan.jobs {
+        by_cluster.entry(j.cluster.as_str()).or_default().push(j);
+    }
     for c in &mut plan.clusters {
-        cluster::reconcile(c, &plan.jobs);
+        let jobs = by_cluster
+            .get(c.name.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        cluster::reconcile(c, jobs);
         if let Some(k) = packs.packs.iter().find(|k| {
             Some(format!("{}@{}", k.name, k.version).as_str()) == c.fact_str("kafka-pack")
         }) {
@@ -93,6 +101,23 @@ pub fn resolve(profiles: &Profiles, packs: &PackSet) -> Result<Plan, InputErrors
     }
     plan.packs = used.into_values().collect();
     Ok(plan)
+}
+
+fn unknown_cluster(j: &crate::profile::Located<JobProfile>, profiles: &Profiles) -> Diagnostic {
+    let names: Vec<&str> = profiles
+        .clusters
+        .iter()
+        .map(|c| c.value.name.as_str())
+        .collect();
+    let d = Diagnostic::error(format!(
+        "job `{}` uses Kafka cluster `{}`, but no cluster profile of that name was given",
+        j.value.name, j.value.kafka.cluster
+    ))
+    .with_label(j.span("/kafka/cluster"), "unknown cluster");
+    match did_you_mean(&j.value.kafka.cluster, names.iter().copied()) {
+        Some(n) => d.with_help(format!("did you mean `{n}`?")),
+        None => d.with_help("pass the cluster's profile too: `flinkgen build jobs/ clusters/`"),
+    }
 }
 
 fn pack_use(p: &crate::policy::Pack) -> PackUse {
@@ -114,30 +139,31 @@ pub fn cluster_json(c: &crate::plan::ClusterPlan) -> serde_json::Value {
     serde_json::Value::Object(m)
 }
 
+/// Two profiles of one name (one pass with a map: fleets hold thousands of jobs).
 fn duplicates(profiles: &Profiles, errors: &mut Vec<Diagnostic>) {
-    for (i, j) in profiles.jobs.iter().enumerate() {
-        if let Some(prev) = profiles.jobs[..i]
-            .iter()
-            .find(|p| p.value.name == j.value.name)
-        {
+    let mut jobs: HashMap<&str, &crate::profile::Located<JobProfile>> = HashMap::new();
+    for j in &profiles.jobs {
+        if let Some(prev) = jobs.insert(j.value.name.as_str(), j) {
             errors.push(
                 Diagnostic::error(format!("two job profiles are named `{}`", j.value.name))
                     .with_label(prev.span("/name"), "first here")
                     .with_label(j.span("/name"), "again here")
                     .with_help("job names become directory names and transactional-id prefixes: they must be unique"),
             );
+            // Keep the first as the reference for later repeats.
+            jobs.insert(prev.value.name.as_str(), prev);
         }
     }
-    for (i, c) in profiles.clusters.iter().enumerate() {
-        if let Some(prev) = profiles.clusters[..i]
-            .iter()
-            .find(|p| p.value.name == c.value.name)
-        {
+    let mut clusters: HashMap<&str, &crate::profile::Located<crate::profile::ClusterProfile>> =
+        HashMap::new();
+    for c in &profiles.clusters {
+        if let Some(prev) = clusters.insert(c.value.name.as_str(), c) {
             errors.push(
                 Diagnostic::error(format!("two cluster profiles are named `{}`", c.value.name))
                     .with_label(prev.span("/name"), "first here")
                     .with_label(c.span("/name"), "again here"),
             );
+            clusters.insert(prev.value.name.as_str(), prev);
         }
     }
 }

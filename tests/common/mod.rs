@@ -3,8 +3,8 @@
 
 pub mod jvm;
 pub mod rng;
-pub mod upstream;
 pub mod sarif;
+pub mod upstream;
 
 use std::path::{Path, PathBuf};
 
