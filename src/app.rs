@@ -38,6 +38,8 @@ pub struct Options {
     pub color: bool,
     /// Versions to build with instead of the profiles' own (`flinkgen diff --flink 2.0`).
     pub versions: VersionOverrides,
+    /// `build --fsync` / `FLINKGEN_FSYNC=1`: make the output durable before reporting success.
+    pub fsync: bool,
 }
 
 /// Product versions that replace the profiles' own, for `flinkgen diff`.
@@ -230,6 +232,18 @@ fn summary(c: &Compiled) -> std::collections::BTreeMap<String, usize> {
 
 /// `flinkgen build`: write (or with `check_only`, compare) every artifact.
 pub fn build(opts: &Options, out: &Path, check_only: bool) -> Outcome {
+    build_impl(opts, out, check_only, None)
+}
+
+/// `build` writing through a file-system seam (tests inject faults with `emit::FaultyIo`).
+pub fn build_with_io(opts: &Options, out: &Path, check_only: bool, io: &dyn emit::Io) -> Outcome {
+    build_impl(opts, out, check_only, Some(io))
+}
+
+/// Exit code of a build stopped by SIGINT/SIGTERM/SIGHUP (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+fn build_impl(opts: &Options, out: &Path, check_only: bool, io: Option<&dyn emit::Io>) -> Outcome {
     let c = match compile(opts) {
         Ok(c) => c,
         Err((e, sources)) => return input_failure(e, &sources, opts),
@@ -268,9 +282,29 @@ pub fn build(opts: &Options, out: &Path, check_only: bool) -> Outcome {
             ));
             code = 1;
         }
-    } else if let Err(d) = emit::write(out, &units, &manifest) {
-        return input_failure(InputErrors::one(d), &c.sources, opts);
     } else {
+        let written = match io {
+            None => emit::write(
+                out,
+                &units,
+                &manifest,
+                emit::WriteOptions { fsync: opts.fsync },
+            ),
+            Some(io) => emit::write_with(io, out, &units, &manifest),
+        };
+        let report = match written {
+            Ok(r) => r,
+            Err(e) => {
+                let mut o = input_failure(InputErrors::one(e.diagnostic), &c.sources, opts);
+                if e.interrupted {
+                    o.code = EXIT_INTERRUPTED;
+                }
+                return o;
+            }
+        };
+        for w in report.warnings {
+            stderr.push_str(&format!("warning: {w}\n"));
+        }
         stderr.push_str(&format!(
             "wrote {nfiles} files for {} job(s) and {} cluster(s) into {}\n",
             c.plan.jobs.len(),
