@@ -176,7 +176,7 @@ pub fn compile(opts: &Options) -> Result<Compiled, (InputErrors, Sources)> {
     let mut profiles = Profiles::default();
     let mut inputs = vec![];
     for f in files {
-        match std::fs::read_to_string(&f) {
+        match profile::read_bounded(&f) {
             Ok(text) => {
                 inputs.push(ManifestInput {
                     path: display_path(&f),

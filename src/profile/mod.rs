@@ -104,10 +104,130 @@ fn validators() -> &'static Result<(jsonschema::Validator, jsonschema::Validator
     })
 }
 
+/// The largest profile or pack file read, in bytes. Real profiles are a few KiB; a fleet is a
+/// directory of files, which has no limit, so one huge file is a mistake or an attack. The
+/// limit is fixed (no flag) so that a build's outcome does not depend on how it was invoked.
+pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+/// The deepest `{ … }` nesting accepted. Profiles nest three levels and packs four; the KDL
+/// parser recurses per level, so an unbounded depth would overflow the stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// Read a profile or pack, refusing files over [`MAX_FILE_BYTES`] without reading them whole.
+pub fn read_bounded(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_string(&mut text)?;
+    if text.len() > MAX_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the file is larger than {} MiB, the most flinkgen reads from one file; split it (a directory may hold any number of files)",
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+/// Cheap checks before the parser sees the text: size, and brace nesting outside strings and
+/// comments. Returns the span to point at.
+fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic::error(format!(
+            "file is {} bytes; flinkgen reads files of at most {} MiB",
+            text.len(),
+            MAX_FILE_BYTES / (1024 * 1024)
+        ))
+        .with_label(Span::new(file, 0, 0), "this file")
+        .with_help("split it: pass a directory of profile files (any number of them)"));
+    }
+    let b = text.as_bytes();
+    let (mut i, mut depth) = (0, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                // A quoted string (escapes skipped), or a multi-line `"""` one.
+                let triple = b[i..].starts_with(b"\"\"\"");
+                i += if triple { 3 } else { 1 };
+                while i < b.len() {
+                    if b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == b'"' && (!triple || b[i..].starts_with(b"\"\"\"")) {
+                        i += if triple { 3 } else { 1 };
+                        break;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            b'#' if b.get(i + 1).is_some_and(|c| *c == b'"' || *c == b'#') => {
+                // A raw string: #"…"#, ##"…"##, … up to the same number of hashes.
+                let hashes = b[i..].iter().take_while(|c| **c == b'#').count();
+                if b.get(i + hashes) != Some(&b'"') {
+                    i += hashes;
+                    continue;
+                }
+                let mut close = vec![b'"'];
+                close.extend(std::iter::repeat_n(b'#', hashes));
+                i += hashes + 1;
+                while i < b.len() && !b[i..].starts_with(&close) {
+                    i += 1;
+                }
+                i += close.len();
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                // Block comments nest in KDL.
+                let mut level = 0usize;
+                while i < b.len() {
+                    if b[i..].starts_with(b"/*") {
+                        level += 1;
+                        i += 2;
+                    } else if b[i..].starts_with(b"*/") {
+                        level -= 1;
+                        i += 2;
+                        if level == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(Diagnostic::error(format!(
+                        "nesting deeper than {MAX_DEPTH} levels"
+                    ))
+                    .with_label(Span::new(file, i, 1), "too deep")
+                    .with_help("profiles nest three levels (job → security → password); check for unbalanced braces"));
+                }
+            }
+            b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 /// Parse KDL v2, turning parser diagnostics into ours (deduplicated by span) and adding a hint
-/// when the text parses as KDL v1.
+/// when the text parses as KDL v1. Size and nesting are checked first (`precheck`).
 pub fn parse_kdl(sources: &Sources, file: u32) -> Result<KdlDocument, InputErrors> {
     let text = &sources.get(file).text;
+    precheck(text, file)?;
     match KdlDocument::parse_v2(text) {
         Ok(doc) => Ok(doc),
         Err(e) => {
