@@ -183,6 +183,9 @@ pub fn compile(opts: &Options) -> Result<Compiled, (InputErrors, Sources)> {
                     sha256: emit::sha256_hex(text.as_bytes()),
                 });
                 let id = sources.add(display_path(&f), text);
+                for span in profile::secret_spans(&sources, id) {
+                    sources.redact(span);
+                }
                 if let Err(e) = profile::load_file(&sources, id, &mut profiles) {
                     errors.extend(e.0);
                 }

@@ -268,6 +268,129 @@ pub fn parse_kdl(sources: &Sources, file: u32) -> Result<KdlDocument, InputError
     }
 }
 
+/// Whether a key names a credential (`sasl.jaas.config`, `ssl.key.password`, `s3.secret-key`,
+/// `basic.auth.user.info`, …): its value must be a reference, never a literal.
+pub fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "jaas",
+        "token",
+        "credential",
+        "access-key",
+        "access.key",
+        "user.info",
+        "private",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
+}
+
+/// Whether a credential value holds references only: the whole value is one config-provider
+/// placeholder (`${dir:/path:key}`, `${env:VAR}`, `${file:…}`), or — for a JAAS line — every
+/// option whose name is credential-like is one.
+pub fn is_reference_only(value: &str) -> bool {
+    let v = value.trim();
+    let placeholder = |s: &str| {
+        s.strip_prefix("${")
+            .and_then(|r| r.strip_suffix('}'))
+            .is_some_and(|r| {
+                r.split_once(':').is_some_and(|(p, rest)| {
+                    !p.is_empty()
+                        && p.chars().all(|c| c.is_ascii_alphanumeric())
+                        && !rest.is_empty()
+                        && !rest.contains(['{', '}', '"', '\''])
+                })
+            })
+    };
+    if placeholder(v) {
+        return true;
+    }
+    if !v.contains("LoginModule") {
+        return false;
+    }
+    // JAAS: `Module required opt="value" opt2="value";` — every credential-like option a
+    // placeholder. Anything that does not parse that way is treated as a literal.
+    let Some((_, options)) = v.split_once(char::is_whitespace) else {
+        return false;
+    };
+    let mut rest = options.trim();
+    rest = rest
+        .strip_prefix("required")
+        .or_else(|| rest.strip_prefix("requisite"))
+        .or_else(|| rest.strip_prefix("sufficient"))
+        .or_else(|| rest.strip_prefix("optional"))
+        .unwrap_or(rest)
+        .trim();
+    loop {
+        rest = rest.trim_start();
+        if rest == ";" || rest.is_empty() {
+            return rest == ";";
+        }
+        let Some((name, after)) = rest.split_once('=') else {
+            return false;
+        };
+        let name = name.trim();
+        let Some(after) = after.trim_start().strip_prefix('"') else {
+            return false;
+        };
+        let Some((val, tail)) = after.split_once('"') else {
+            return false;
+        };
+        if is_secret_key(name) && !placeholder(val) {
+            return false;
+        }
+        rest = tail;
+    }
+}
+
+/// The spans of literal secrets in one profile file: arguments or unknown properties of
+/// `security { username … password … }`, and values of overrides whose key names a credential
+/// and that are not references. Masked in the sources (`Sources::redact`) before any report.
+pub fn secret_spans(sources: &Sources, file: u32) -> Vec<Span> {
+    let Ok(doc) = KdlDocument::parse_v2(&sources.get(file).text) else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for top in doc.nodes() {
+        let Some(children) = top.children() else {
+            continue;
+        };
+        for node in children.nodes() {
+            match node.name().value() {
+                "security" => {
+                    for cred in node.children().map(|c| c.nodes()).unwrap_or_default() {
+                        for e in cred.entries() {
+                            let is_ref = e
+                                .name()
+                                .is_some_and(|n| ["env", "secret", "key"].contains(&n.value()));
+                            if !is_ref {
+                                out.push(Span::from_miette(file, e.span()));
+                            }
+                        }
+                    }
+                }
+                "override" => {
+                    let args: Vec<_> = node
+                        .entries()
+                        .iter()
+                        .filter(|e| e.name().is_none())
+                        .collect();
+                    if let [_, key, value, ..] = args.as_slice()
+                        && key.value().as_string().is_some_and(is_secret_key)
+                        && !value.value().as_string().is_some_and(is_reference_only)
+                    {
+                        out.push(Span::from_miette(file, value.span()));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
 /// Load every `job` and `cluster` node of one file.
 pub fn load_file(sources: &Sources, file: u32, into: &mut Profiles) -> Result<(), InputErrors> {
     let doc = parse_kdl(sources, file)?;
