@@ -349,6 +349,10 @@ pub fn is_reference_only(value: &str) -> bool {
 /// `security { username … password … }`, and values of overrides whose key names a credential
 /// and that are not references. Masked in the sources (`Sources::redact`) before any report.
 pub fn secret_spans(sources: &Sources, file: u32) -> Vec<Span> {
+    // Too big or too deep: `load_file` reports it; the parser must not see it.
+    if precheck(&sources.get(file).text, file).is_err() {
+        return vec![];
+    }
     let Ok(doc) = KdlDocument::parse_v2(&sources.get(file).text) else {
         return vec![];
     };
