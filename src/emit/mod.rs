@@ -407,6 +407,15 @@ fn write_staged(
         .map_err(|e| io_err("create", staging, &e))?;
     let mut staged_dirs: Vec<PathBuf> = vec![];
     for u in units {
+        // A unit without files (a managed cluster has no broker files) is still a directory
+        // to swap in: it replaces whatever an earlier build left there.
+        if u.files.is_empty() {
+            let d = staging.join(&u.dir);
+            check_interrupt(io)?;
+            io.create_dir_all(&d)
+                .map_err(|e| io_err("create", &d, &e))?;
+            staged_dirs.push(d);
+        }
         for f in &u.files {
             let p = staging.join(&f.path);
             if let Some(parent) = p.parent()
