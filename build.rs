@@ -51,7 +51,7 @@ fn pack_hashes(root: &Path) -> String {
     walk(root, &mut files);
     let mut s = String::from("pub static BUILTIN_PACK_SHA256: &[(&str, &str)] = &[\n");
     for f in files {
-        if !f.extension().is_some_and(|x| x == "kdl") {
+        if f.extension().is_none_or(|x| x != "kdl") {
             continue;
         }
         let rel = f

@@ -43,6 +43,8 @@ pub struct Options {
     pub color: bool,
     /// Versions to build with instead of the profiles' own (`flinkgen diff --flink 2.0`).
     pub versions: VersionOverrides,
+    /// `build --fsync` / `FLINKGEN_FSYNC=1`: make the output durable before reporting success.
+    pub fsync: bool,
 }
 
 /// Product versions that replace the profiles' own, for `flinkgen diff`.
@@ -185,7 +187,7 @@ pub fn compile(opts: &Options) -> Result<Compiled, (InputErrors, Sources)> {
     let mut inputs = vec![];
     let mut ids = vec![];
     for f in files {
-        match std::fs::read_to_string(&f) {
+        match profile::read_bounded(&f) {
             Ok(text) => {
                 inputs.push(ManifestInput {
                     path: display_path(&f),
@@ -199,9 +201,17 @@ pub fn compile(opts: &Options) -> Result<Compiled, (InputErrors, Sources)> {
             ),
         }
     }
-    // Files load independently, in parallel; merged in input order.
+    // Files load independently, in parallel; merged in input order. Literal secrets are masked
+    // in the source text first, so no report can print them.
     {
         use rayon::prelude::*;
+        let secrets: Vec<Vec<crate::diag::Span>> = ids
+            .par_iter()
+            .map(|id| profile::secret_spans(&sources, *id))
+            .collect();
+        for span in secrets.into_iter().flatten() {
+            sources.redact(span);
+        }
         let loaded: Vec<(Profiles, Option<InputErrors>)> = ids
             .par_iter()
             .map(|id| {
@@ -257,6 +267,18 @@ fn summary(c: &Compiled) -> std::collections::BTreeMap<String, usize> {
 
 /// `flinkgen build`: write (or with `check_only`, compare) every artifact.
 pub fn build(opts: &Options, out: &Path, check_only: bool) -> Outcome {
+    build_impl(opts, out, check_only, None)
+}
+
+/// `build` writing through a file-system seam (tests inject faults with `emit::FaultyIo`).
+pub fn build_with_io(opts: &Options, out: &Path, check_only: bool, io: &dyn emit::Io) -> Outcome {
+    build_impl(opts, out, check_only, Some(io))
+}
+
+/// Exit code of a build stopped by SIGINT/SIGTERM/SIGHUP (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+fn build_impl(opts: &Options, out: &Path, check_only: bool, io: Option<&dyn emit::Io>) -> Outcome {
     let c = match compile(opts) {
         Ok(c) => c,
         Err((e, sources)) => return input_failure(e, &sources, opts),
@@ -295,9 +317,29 @@ pub fn build(opts: &Options, out: &Path, check_only: bool) -> Outcome {
             ));
             code = 1;
         }
-    } else if let Err(d) = emit::write(out, &units, &manifest) {
-        return input_failure(InputErrors::one(d), &c.sources, opts);
     } else {
+        let written = match io {
+            None => emit::write(
+                out,
+                &units,
+                &manifest,
+                emit::WriteOptions { fsync: opts.fsync },
+            ),
+            Some(io) => emit::write_with(io, out, &units, &manifest),
+        };
+        let report = match written {
+            Ok(r) => r,
+            Err(e) => {
+                let mut o = input_failure(InputErrors::one(e.diagnostic), &c.sources, opts);
+                if e.interrupted {
+                    o.code = EXIT_INTERRUPTED;
+                }
+                return o;
+            }
+        };
+        for w in report.warnings {
+            stderr.push_str(&format!("warning: {w}\n"));
+        }
         stderr.push_str(&format!(
             "wrote {nfiles} files for {} job(s) and {} cluster(s) into {}\n",
             c.plan.jobs.len(),

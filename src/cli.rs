@@ -82,6 +82,11 @@ pub enum Command {
         /// Replace built-in templates with the same-named *.j2 files of DIR.
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
+        /// fsync every written file and directory before reporting success (also
+        /// FLINKGEN_FSYNC=1). Without it, renames keep the output whole if flinkgen dies, but
+        /// not if the machine loses power.
+        #[arg(long)]
+        fsync: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -226,6 +231,7 @@ fn options(
         },
         color,
         versions: app::VersionOverrides::default(),
+        fsync: false,
     }
 }
 
@@ -245,8 +251,13 @@ pub fn run(cli: Cli) -> Outcome {
             out,
             check,
             templates,
+            fsync,
             common,
-        } => app::build(&options(inputs, common, templates, color), &out, check),
+        } => {
+            let mut opts = options(inputs, common, templates, color);
+            opts.fsync = fsync || std::env::var("FLINKGEN_FSYNC").is_ok_and(|v| v == "1");
+            app::build(&opts, &out, check)
+        }
         Command::Check { inputs, common } => app::check_cmd(&options(inputs, common, None, color)),
         Command::Explain { args, common } => {
             let (paths, keys): (Vec<String>, Vec<String>) = args

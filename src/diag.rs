@@ -35,6 +35,18 @@ impl Sources {
     pub fn files(&self) -> &[SourceFile] {
         &self.files
     }
+    /// Mask the text of `span` with `*` (one per byte, so every other span stays valid): a
+    /// literal secret found in a profile is refused, and no report may show it again.
+    pub fn redact(&mut self, span: Span) {
+        let Some(f) = self.files.get_mut(span.file as usize) else {
+            return;
+        };
+        let start = (span.offset as usize).min(f.text.len());
+        let end = (start + span.len as usize).min(f.text.len());
+        if f.text.is_char_boundary(start) && f.text.is_char_boundary(end) {
+            f.text.replace_range(start..end, &"*".repeat(end - start));
+        }
+    }
     /// `file:line:col` of a span, for one-line output.
     pub fn location(&self, span: Span) -> String {
         let f = self.get(span.file);

@@ -118,19 +118,32 @@ fn a_failed_swap_leaves_the_previous_output_intact() {
         .join("jobs/orders-enrichment/flink/flink-conf.yaml");
     std::fs::write(&marker, "previous\n").unwrap_or_else(|e| panic!("{e}"));
     let before = common::tree(out.path());
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_flinkgen"))
-        .args(["build", "examples", "-o"])
-        .arg(out.path())
-        .current_dir(common::root())
-        .env("FLINKGEN_FAIL_SWAP", "jobs/payment-settlements")
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+    // Fail the swap of the second job, after the first has been swapped in.
+    let examples = common::root().join("examples");
+    let clean = flinkgen::emit::FaultyIo::new(None, flinkgen::emit::Fault::Os(5));
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        status.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
+        flinkgen::app::build_with_io(
+            &common::options(&[&examples]),
+            scratch.path(),
+            false,
+            &clean
+        )
+        .code,
+        0
     );
+    let log = clean.log.lock().map(|l| l.clone()).unwrap_or_default();
+    let step = log
+        .iter()
+        .position(|s| {
+            s.starts_with("rename")
+                && s.contains("staging")
+                && s.ends_with("jobs/payment-settlements")
+        })
+        .unwrap_or_else(|| panic!("no swap of payment-settlements in {log:#?}"));
+    let io = flinkgen::emit::FaultyIo::new(Some(step), flinkgen::emit::Fault::Os(5));
+    let r = flinkgen::app::build_with_io(&common::options(&[&examples]), out.path(), false, &io);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert_eq!(
         before,
         common::tree(out.path()),

@@ -103,6 +103,20 @@ fn cases() -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "literal-secret-in-jaas-override",
+            replace(
+                "artifact jar",
+                "override \"producer\" \"sasl.jaas.config\" \"org.apache.kafka.common.security.plain.PlainLoginModule required username=\\\"u\\\" password=\\\"hunter2\\\";\"\n    artifact jar",
+            ),
+        ),
+        (
+            "literal-secret-in-flink-override",
+            replace(
+                "artifact jar",
+                "override \"flink\" \"s3.secret-key\" \"AKIAhunter2\"\n    artifact jar",
+            ),
+        ),
+        (
             "env-secret-needs-newer-client",
             replace(
                 "artifact jar",
@@ -245,6 +259,11 @@ fn every_bad_input_is_a_spanned_error_with_exit_2_and_no_output() {
         assert!(
             r.stderr.contains("profile.kdl"),
             "case {name}: the diagnostic must point into the profile:\n{}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("hunter2"),
+            "case {name}: a literal secret is never printed:\n{}",
             r.stderr
         );
         let shown = r.stderr.replace(&dir.path().display().to_string(), "<tmp>");

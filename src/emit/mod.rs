@@ -2,13 +2,21 @@
 //!
 //! Each job or cluster directory is replaced as a unit: its files are written into a staging
 //! directory inside the output directory (same file system), then the old directory is renamed
-//! aside and the staged one renamed into place. Any error before the swap leaves the previous
-//! output untouched and removes the staging debris. `manifest.json` is written last, through a
-//! temporary file and a rename. A lock file keeps two builds from interleaving.
+//! aside and the staged one renamed into place; `manifest.json` is renamed in last (the commit
+//! point). Any error, or a signal, before the commit point puts back the units already swapped,
+//! so the previous output stays as it was, and removes the staging debris. Every write step goes
+//! through the [`Io`] seam, so tests fail each one in turn. A flock on `.flinkgen.lock` keeps two
+//! builds from interleaving; durability (fsync or not) is in RELIABILITY.md.
+
+mod io;
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+pub use io::{Fault, FaultyIo, Io, RealIo};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -67,165 +75,487 @@ pub fn manifest_files(units: &[Unit]) -> Vec<ManifestFile> {
     files
 }
 
-fn io_err(what: &str, path: &Path, e: std::io::Error) -> Diagnostic {
-    Diagnostic::error(format!("cannot {what} {}: {e}", path.display()))
-        .with_help("check that the output directory is writable; the previous output is unchanged")
+fn io_err(what: &str, path: &Path, e: &std::io::Error) -> Diagnostic {
+    let help = match e.raw_os_error() {
+        Some(28) => {
+            "the disk is full: free space and build again; the previous output is unchanged"
+        }
+        Some(30) => {
+            "the file system is read-only: build into a writable directory; the previous output is unchanged"
+        }
+        Some(13) | Some(1) => {
+            "permission denied: check that the output directory is writable; the previous output is unchanged"
+        }
+        _ => "check that the output directory is writable; the previous output is unchanged",
+    };
+    Diagnostic::error(format!("cannot {what} {}: {e}", path.display())).with_help(help)
 }
 
 /// Only plain relative paths of the form `jobs/<name>/…` may be written.
 fn safe_relative(p: &str) -> bool {
     !p.is_empty()
         && !p.starts_with('/')
-        && p.split('/')
-            .all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.contains('\\'))
+        && p.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && !seg.contains('\\')
+                && !seg.chars().any(char::is_control)
+        })
 }
 
-struct Lock {
-    _file: fs::File,
+/// The lock file's name inside the output directory.
+pub const LOCK_FILE: &str = ".flinkgen.lock";
+/// Staging directories are `<out>/.flinkgen-staging-<pid>`: inside the output directory, so every
+/// rename is within one file system.
+pub const STAGING_PREFIX: &str = ".flinkgen-staging-";
+
+/// Why a write failed; `interrupted` when a signal stopped it (exit 130).
+#[derive(Debug)]
+pub struct EmitError {
+    pub diagnostic: Diagnostic,
+    pub interrupted: bool,
 }
 
-fn lock(out: &Path) -> Result<Lock, Diagnostic> {
-    let path = out.join(".flinkgen.lock");
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| io_err("create lock", &path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Lock { _file: file }),
-        Err(fs::TryLockError::WouldBlock) => Err(Diagnostic::error(format!(
-            "another flinkgen build is writing to {}",
-            out.display()
-        ))
-        .with_help("wait for it to finish, or build into another directory")),
-        Err(fs::TryLockError::Error(e)) => Err(io_err("lock", &path, e)),
+impl From<Diagnostic> for EmitError {
+    fn from(diagnostic: Diagnostic) -> Self {
+        EmitError {
+            diagnostic,
+            interrupted: false,
+        }
     }
 }
 
-/// Write every unit and the manifest. On error, what was already swapped in stays complete
-/// (a unit is never half-written) and nothing is left in staging.
-pub fn write(out: &Path, units: &[Unit], manifest: &Manifest) -> Result<(), Diagnostic> {
-    fs::create_dir_all(out).map_err(|e| io_err("create", out, e))?;
-    let _lock = lock(out)?;
-    let staging = out.join(format!(".flinkgen-staging-{}", std::process::id()));
-    let result = write_staged(out, &staging, units, manifest);
-    let _ = fs::remove_dir_all(&staging);
-    result
+/// What a successful write has to say besides "done": cleanup that failed after the new output
+/// was complete (the next build removes what is left).
+#[derive(Debug, Default)]
+pub struct EmitReport {
+    pub warnings: Vec<String>,
 }
 
-fn write_staged(
+/// An exclusive `flock` on `<out>/.flinkgen.lock`, held for the whole write. The kernel drops a
+/// flock when its holder exits, however it exits, so a lock file left by a killed build never
+/// blocks: only a live process holds the lock. The file holds the holder's pid for the message.
+struct Lock<'a> {
+    file: fs::File,
+    path: PathBuf,
+    io: &'a dyn Io,
+}
+
+impl Lock<'_> {
+    /// Remove the lock file while still holding the lock (so no one else can have it), then
+    /// unlock by closing.
+    fn release(self) -> Option<String> {
+        let r = self.io.remove_file(&self.path);
+        drop(self.file);
+        r.err().map(|e| {
+            format!(
+                "could not remove {}: {e} (it does not block later builds)",
+                self.path.display()
+            )
+        })
+    }
+}
+
+fn lock<'a>(io: &'a dyn Io, out: &Path) -> Result<Lock<'a>, Diagnostic> {
+    let path = out.join(LOCK_FILE);
+    // A build that removed the lock file between our open and our flock leaves us locking a file
+    // no one else can see: retry with the file that is there now.
+    for _ in 0..10 {
+        let mut file = io
+            .open_lock(&path)
+            .map_err(|e| io_err("create the lock file", &path, &e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                let who = if holder.is_empty() {
+                    "another flinkgen build".to_string()
+                } else {
+                    format!("another flinkgen build (pid {holder})")
+                };
+                return Err(Diagnostic::error(format!(
+                    "{who} is writing to {}: it holds the lock {}",
+                    out.display(),
+                    path.display()
+                ))
+                .with_help(
+                    "wait for it to finish, or build into another directory; the lock is released when that process exits, however it exits",
+                ));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io_err("lock", &path, &e)),
+        }
+        if !same_file(&file, &path) {
+            continue;
+        }
+        // The pid is only for the message above; failing to write it changes nothing.
+        let _ = file.set_len(0);
+        let _ = writeln!(file, "{}", std::process::id());
+        return Ok(Lock { file, path, io });
+    }
+    Err(Diagnostic::error(format!(
+        "cannot take the lock {}: other builds keep replacing it",
+        path.display()
+    ))
+    .with_help("wait for the other builds to finish"))
+}
+
+#[cfg(unix)]
+fn same_file(file: &fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &fs::File, path: &Path) -> bool {
+    path.exists()
+}
+
+/// The durability and interruption settings of the CLI's writes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteOptions {
+    /// fsync every staged file and directory before the swap, and the parents after it.
+    pub fsync: bool,
+}
+
+/// Write every unit and the manifest on the real file system (the CLI's entry point). SIGINT,
+/// SIGTERM and SIGHUP during the write roll it back (exit 130); a second SIGINT exits at once,
+/// and the next build cleans up after it.
+pub fn write(
     out: &Path,
-    staging: &Path,
     units: &[Unit],
     manifest: &Manifest,
-) -> Result<(), Diagnostic> {
-    // Stage everything first: a failure here changes nothing in the output.
+    opts: WriteOptions,
+) -> Result<EmitReport, EmitError> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let mut ids = vec![];
+    #[cfg(unix)]
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        // Conditional shutdown first: a second signal, when the first is already set, exits.
+        if let Ok(id) = signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone()) {
+            ids.push(id);
+        }
+        if let Ok(id) = signal_hook::flag::register(sig, flag.clone()) {
+            ids.push(id);
+        }
+    }
+    let io = RealIo {
+        fsync: opts.fsync,
+        interrupt: Some(flag),
+    };
+    let r = write_with(&io, out, units, manifest);
+    for id in ids {
+        signal_hook::low_level::unregister(id);
+    }
+    r
+}
+
+/// Write every unit and the manifest through `io`. On any error the previous output is as it
+/// was — every unit, and manifest.json — and neither staging nor the lock file is left.
+pub fn write_with(
+    io: &dyn Io,
+    out: &Path,
+    units: &[Unit],
+    manifest: &Manifest,
+) -> Result<EmitReport, EmitError> {
+    // Refuse unsafe paths before touching anything.
     for u in units {
-        if !safe_relative(&u.dir) {
+        if !safe_relative(&u.dir) || u.dir.split('/').count() != 2 {
             return Err(Diagnostic::error(format!(
-                "refusing to write outside the output directory: {}",
+                "refusing to write outside the output directory: {:?}",
                 u.dir
-            )));
+            ))
+            .into());
         }
         for f in &u.files {
             if !safe_relative(&f.path) || !f.path.starts_with(&format!("{}/", u.dir)) {
                 return Err(Diagnostic::error(format!(
-                    "refusing to write outside the output directory: {}",
+                    "refusing to write outside the output directory: {:?}",
                     f.path
-                )));
+                ))
+                .into());
             }
+        }
+    }
+    if let Ok(m) = fs::metadata(out)
+        && !m.is_dir()
+    {
+        return Err(Diagnostic::error(format!(
+            "the output path {} exists and is not a directory",
+            out.display()
+        ))
+        .with_help("pass a directory with -o (it is created if missing)")
+        .into());
+    }
+    io.create_dir_all(out)
+        .map_err(|e| io_err("create", out, &e))?;
+    let lock = lock(io, out)?;
+    let mut report = EmitReport::default();
+    let result = recover_locked(io, out)
+        .map_err(EmitError::from)
+        .and_then(|()| {
+            let staging = out.join(format!("{STAGING_PREFIX}{}", std::process::id()));
+            let r = write_staged(io, out, &staging, units, manifest);
+            // The staging directory holds the new files on failure and the old units on success:
+            // either way it goes. A failure here after success leaves the new output complete.
+            if fs::symlink_metadata(&staging).is_ok()
+                && let Err(e) = io.remove_dir_all(&staging)
+            {
+                report.warnings.push(format!(
+                    "could not remove {}: {e}; the next build removes it",
+                    staging.display()
+                ));
+            }
+            r
+        });
+    if let Some(w) = lock.release() {
+        report.warnings.push(w);
+    }
+    result.map(|()| report)
+}
+
+/// Clean up after builds that were killed (SIGKILL, power loss): under the lock, every staging
+/// directory is stale. A unit that was moved aside but whose new version never arrived is put
+/// back; the rest of the staging directory is removed. Units swapped before the kill stay
+/// swapped: each unit is complete, old or new.
+pub fn recover(io: &dyn Io, out: &Path) -> Result<(), Diagnostic> {
+    if fs::metadata(out).is_err() {
+        return Ok(());
+    }
+    let lock = lock(io, out)?;
+    let r = recover_locked(io, out);
+    let _ = lock.release();
+    r
+}
+
+fn recover_locked(io: &dyn Io, out: &Path) -> Result<(), Diagnostic> {
+    let Ok(entries) = fs::read_dir(out) else {
+        return Ok(());
+    };
+    let mut stale: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(STAGING_PREFIX))
+        .map(|e| e.path())
+        .collect();
+    stale.sort();
+    for dir in stale {
+        if fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            io.remove_file(&dir)
+                .map_err(|e| io_err("remove", &dir, &e))?;
+            continue;
+        }
+        let previous = dir.join(".previous");
+        for kind in ["jobs", "clusters"] {
+            let Ok(units) = fs::read_dir(previous.join(kind)) else {
+                continue;
+            };
+            let mut units: Vec<PathBuf> = units.filter_map(Result::ok).map(|e| e.path()).collect();
+            units.sort();
+            for aside in units {
+                let Some(name) = aside.file_name() else {
+                    continue;
+                };
+                let target = out.join(kind).join(name);
+                if fs::symlink_metadata(&target).is_err() {
+                    io.rename(&aside, &target)
+                        .map_err(|e| io_err("restore", &target, &e))?;
+                }
+            }
+        }
+        io.remove_dir_all(&dir)
+            .map_err(|e| io_err("remove stale staging", &dir, &e))?;
+    }
+    Ok(())
+}
+
+fn interrupted_err() -> EmitError {
+    EmitError {
+        diagnostic: Diagnostic::error("interrupted: the build was stopped by a signal")
+            .with_help("the previous output is unchanged and no staging is left; build again"),
+        interrupted: true,
+    }
+}
+
+/// Fail a forward step if a signal arrived.
+fn check_interrupt(io: &dyn Io) -> Result<(), EmitError> {
+    if io.interrupted() {
+        Err(interrupted_err())
+    } else {
+        Ok(())
+    }
+}
+
+fn write_staged(
+    io: &dyn Io,
+    out: &Path,
+    staging: &Path,
+    units: &[Unit],
+    manifest: &Manifest,
+) -> Result<(), EmitError> {
+    // Stage everything first: a failure here changes nothing in the output.
+    check_interrupt(io)?;
+    io.create_dir_all(staging)
+        .map_err(|e| io_err("create", staging, &e))?;
+    let mut staged_dirs: Vec<PathBuf> = vec![];
+    for u in units {
+        // A unit without files (a managed cluster has no broker files) is still a directory
+        // to swap in: it replaces whatever an earlier build left there.
+        if u.files.is_empty() {
+            let d = staging.join(&u.dir);
+            check_interrupt(io)?;
+            io.create_dir_all(&d)
+                .map_err(|e| io_err("create", &d, &e))?;
+            staged_dirs.push(d);
+        }
+        for f in &u.files {
             let p = staging.join(&f.path);
-            if let Some(parent) = p.parent() {
-                fs::create_dir_all(parent).map_err(|e| io_err("create", parent, e))?;
+            if let Some(parent) = p.parent()
+                && !staged_dirs.iter().any(|d| d == parent)
+            {
+                check_interrupt(io)?;
+                io.create_dir_all(parent)
+                    .map_err(|e| io_err("create", parent, &e))?;
+                staged_dirs.push(parent.to_path_buf());
             }
-            let mut file = fs::File::create(&p).map_err(|e| io_err("write", &p, e))?;
-            file.write_all(f.contents.as_bytes())
-                .map_err(|e| io_err("write", &p, e))?;
+            check_interrupt(io)?;
+            io.write_file(&p, f.contents.as_bytes())
+                .map_err(|e| io_err("write", &p, &e))?;
         }
     }
     let manifest_tmp = staging.join("manifest.json");
-    fs::create_dir_all(staging).map_err(|e| io_err("create", staging, e))?;
-    fs::write(&manifest_tmp, manifest.to_json()).map_err(|e| io_err("write", &manifest_tmp, e))?;
+    check_interrupt(io)?;
+    io.write_file(&manifest_tmp, manifest.to_json().as_bytes())
+        .map_err(|e| io_err("write", &manifest_tmp, &e))?;
+    if io.fsync() {
+        // The files were synced as written; their directories hold the names.
+        let mut dirs: Vec<PathBuf> = staged_dirs
+            .iter()
+            .flat_map(|d| {
+                d.ancestors()
+                    .take_while(|a| a.starts_with(staging))
+                    .map(Path::to_path_buf)
+            })
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        for d in dirs.iter().rev() {
+            check_interrupt(io)?;
+            io.sync_dir(d).map_err(|e| io_err("fsync", d, &e))?;
+        }
+    }
 
     // Check every target before touching any: no links, parents creatable.
+    let mut parents: Vec<PathBuf> = vec![];
     for u in units {
         let target = out.join(&u.dir);
         if let Some(parent) = target.parent() {
             refuse_symlink(out, parent)?;
-            fs::create_dir_all(parent).map_err(|e| io_err("create", parent, e))?;
+            if !parents.iter().any(|p| p == parent) {
+                check_interrupt(io)?;
+                io.create_dir_all(parent)
+                    .map_err(|e| io_err("create", parent, &e))?;
+                parents.push(parent.to_path_buf());
+            }
         }
         if fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
             return Err(Diagnostic::error(format!(
                 "{} is a symbolic link; flinkgen does not write through links",
                 target.display()
             ))
-            .with_help(
-                "remove the link; the output directory must hold flinkgen's own directories",
-            ));
+            .with_help("remove the link; the output directory must hold flinkgen's own directories")
+            .into());
         }
     }
-    // Swap each unit in: old → aside, staged → place. If any swap fails, undo the ones done,
-    // so an error leaves the whole previous output in place.
+    if fs::symlink_metadata(out.join("manifest.json")).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Diagnostic::error(format!(
+            "{} is a symbolic link; flinkgen does not write through links",
+            out.join("manifest.json").display()
+        ))
+        .into());
+    }
+    // Swap each unit in: old → aside, staged → place; then the manifest. If any step fails (or
+    // a signal arrives), undo the swaps done, so an error leaves the whole previous output.
     let aside_root = staging.join(".previous");
     let mut swapped: Vec<(PathBuf, Option<PathBuf>)> = vec![];
-    let result = swap_all(out, staging, &aside_root, units, &mut swapped);
-    if result.is_err() {
+    let result = swap_all(io, out, staging, &aside_root, units, &mut swapped).and_then(|()| {
+        check_interrupt(io)?;
+        let target = out.join("manifest.json");
+        io.rename(&manifest_tmp, &target)
+            .map_err(|e| EmitError::from(io_err("replace", &target, &e)))
+    });
+    if let Err(e) = result {
         for (target, aside) in swapped.into_iter().rev() {
             let failed = staging
                 .join(".failed")
                 .join(target.strip_prefix(out).unwrap_or(&target));
             if let Some(parent) = failed.parent() {
-                let _ = fs::create_dir_all(parent);
+                let _ = io.create_dir_all(parent);
             }
-            let _ = fs::rename(&target, &failed);
+            let _ = io.rename(&target, &failed);
             if let Some(aside) = aside {
-                let _ = fs::rename(&aside, &target);
+                let _ = io.rename(&aside, &target);
             }
         }
-        return result;
+        return Err(e);
     }
-    let manifest = out.join("manifest.json");
-    fs::rename(&manifest_tmp, &manifest).map_err(|e| io_err("replace", &manifest, e))?;
+    if io.fsync() {
+        // The renames are durable once their directories are.
+        let mut dirs = parents;
+        dirs.push(out.to_path_buf());
+        for d in &dirs {
+            // After the commit point: the new output is in place, but may not survive a power
+            // loss, which is what --fsync asked for: an error.
+            io.sync_dir(d).map_err(|e| {
+                Diagnostic::error(format!("cannot fsync {}: {e}", d.display())).with_help(
+                    "the new output is in place, but may not survive a power loss; build again",
+                )
+            })?;
+        }
+    }
     Ok(())
 }
 
-/// Test hook: fail the swap of the unit whose directory equals this value (FLINKGEN_FAIL_SWAP),
-/// to prove that a failure in the middle of a build leaves the previous output intact.
-fn injected_failure(dir: &str) -> bool {
-    std::env::var("FLINKGEN_FAIL_SWAP").is_ok_and(|v| v == dir)
-}
-
 fn swap_all(
+    io: &dyn Io,
     out: &Path,
     staging: &Path,
     aside_root: &Path,
     units: &[Unit],
     swapped: &mut Vec<(PathBuf, Option<PathBuf>)>,
-) -> Result<(), Diagnostic> {
+) -> Result<(), EmitError> {
+    let mut aside_parents: Vec<PathBuf> = vec![];
     for u in units {
         let target = out.join(&u.dir);
         let staged = staging.join(&u.dir);
         let aside = aside_root.join(&u.dir);
         let had_old = fs::symlink_metadata(&target).is_ok();
+        check_interrupt(io)?;
         if had_old {
-            if let Some(parent) = aside.parent() {
-                fs::create_dir_all(parent).map_err(|e| io_err("create", parent, e))?;
+            if let Some(parent) = aside.parent()
+                && !aside_parents.iter().any(|p| p == parent)
+            {
+                io.create_dir_all(parent)
+                    .map_err(|e| io_err("create", parent, &e))?;
+                aside_parents.push(parent.to_path_buf());
+                check_interrupt(io)?;
             }
-            fs::rename(&target, &aside).map_err(|e| io_err("move aside", &target, e))?;
+            io.rename(&target, &aside)
+                .map_err(|e| io_err("move aside", &target, &e))?;
         }
-        let renamed = if injected_failure(&u.dir) {
-            Err(std::io::Error::other(
-                "injected failure (FLINKGEN_FAIL_SWAP)",
-            ))
-        } else {
-            fs::rename(&staged, &target)
-        };
-        if let Err(e) = renamed {
+        if let Err(e) = io.rename(&staged, &target) {
             if had_old {
-                let _ = fs::rename(&aside, &target);
+                let _ = io.rename(&aside, &target);
             }
-            return Err(io_err("replace", &target, e));
+            return Err(io_err("replace", &target, &e).into());
         }
         swapped.push((target, had_old.then_some(aside)));
     }

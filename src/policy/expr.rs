@@ -9,6 +9,14 @@ use minijinja::Environment;
 
 /// Instruction budget for one expression; generous for real rules, small enough to stop loops.
 const FUEL: u64 = 50_000;
+/// The longest expression accepted: real rules are one line. (minijinja's parser also has its
+/// own nesting limit, so `((((…))))` fails to compile rather than overflowing the stack.)
+pub const MAX_EXPR_CHARS: usize = 2_000;
+/// The most values (list items, map entries, scalars) and string bytes an expression may
+/// return. minijinja repeats sequences lazily (`[1] * 100000000` is cheap in fuel), so the
+/// result is bounded when it is turned into data, not only by fuel.
+pub const MAX_RESULT_VALUES: usize = 10_000;
+pub const MAX_RESULT_BYTES: usize = 1024 * 1024;
 
 fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -20,19 +28,101 @@ fn env() -> &'static Environment<'static> {
     })
 }
 
+/// The expression as quoted in messages: a hostile one may be long.
+fn shown(expr: &str) -> String {
+    let mut s: String = expr.chars().take(80).collect();
+    if s.len() < expr.len() {
+        s.push('…');
+    }
+    s
+}
+
 fn run(expr: &str, ctx: &serde_json::Value) -> Result<minijinja::Value, String> {
+    let n = expr.chars().count();
+    if n > MAX_EXPR_CHARS {
+        return Err(format!(
+            "expression `{}` is {n} characters; at most {MAX_EXPR_CHARS} are accepted",
+            shown(expr)
+        ));
+    }
     let compiled = env()
         .compile_expression(expr)
-        .map_err(|e| format!("cannot compile `{expr}`: {}", plain(&e)))?;
+        .map_err(|e| format!("cannot compile `{}`: {}", shown(expr), plain(&e)))?;
     compiled
         .eval(minijinja::Value::from(minijinja::value::Serde(ctx)))
-        .map_err(|e| format!("cannot evaluate `{expr}`: {}", plain(&e)))
+        .map_err(|e| format!("cannot evaluate `{}`: {}", shown(expr), plain(&e)))
 }
 
 /// Evaluate `expr` against `ctx` (a JSON object of `job`, `cluster`, `flink`, …).
 pub fn eval(expr: &str, ctx: &serde_json::Value) -> Result<serde_json::Value, String> {
     let v = run(expr, ctx)?;
-    serde_json::to_value(&v).map_err(|e| format!("`{expr}` gave a value that is not data: {e}"))
+    let mut budget = (MAX_RESULT_VALUES, MAX_RESULT_BYTES);
+    to_data(&v, &mut budget, 0).map_err(|e| format!("`{}` {e}", shown(expr)))
+}
+
+/// minijinja value → JSON, within the budget of values and bytes.
+fn to_data(
+    v: &minijinja::Value,
+    budget: &mut (usize, usize),
+    depth: usize,
+) -> Result<serde_json::Value, String> {
+    use minijinja::value::ValueKind;
+    use serde_json::Value as J;
+    let too_big = || {
+        format!(
+            "gave a value larger than {MAX_RESULT_VALUES} values or {} KiB",
+            MAX_RESULT_BYTES / 1024
+        )
+    };
+    if budget.0 == 0 || depth > 32 {
+        return Err(too_big());
+    }
+    budget.0 -= 1;
+    Ok(match v.kind() {
+        // Strict undefined stops `x.nope == 1` but not a bare `x.nope`: same error here.
+        ValueKind::Undefined => return Err("is undefined".into()),
+        ValueKind::None => J::Null,
+        ValueKind::Bool => J::Bool(v.is_true()),
+        ValueKind::Number => {
+            if let Some(i) = v.as_i64() {
+                J::from(i)
+            } else {
+                f64::try_from(v.clone())
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or(J::Null, J::Number)
+            }
+        }
+        ValueKind::String | ValueKind::Bytes => {
+            let s = v.to_string();
+            budget.1 = budget.1.checked_sub(s.len()).ok_or_else(too_big)?;
+            J::String(s)
+        }
+        ValueKind::Seq | ValueKind::Iterable => {
+            if v.len().is_some_and(|n| n > budget.0) {
+                return Err(too_big());
+            }
+            let mut items = vec![];
+            for item in v.try_iter().map_err(|e| plain(&e))? {
+                items.push(to_data(&item, budget, depth + 1)?);
+            }
+            J::Array(items)
+        }
+        ValueKind::Map => {
+            if v.len().is_some_and(|n| n > budget.0) {
+                return Err(too_big());
+            }
+            let mut m = serde_json::Map::new();
+            for key in v.try_iter().map_err(|e| plain(&e))? {
+                let item = v.get_item(&key).map_err(|e| plain(&e))?;
+                let k = key.to_string();
+                budget.1 = budget.1.checked_sub(k.len()).ok_or_else(too_big)?;
+                m.insert(k, to_data(&item, budget, depth + 1)?);
+            }
+            J::Object(m)
+        }
+        _ => return Err("gave a value that is not data (a function or object)".into()),
+    })
 }
 
 /// Evaluate a condition; anything but a true boolean is false, errors are reported.
@@ -65,6 +155,38 @@ mod tests {
     fn undefined_names_are_errors_not_silently_false() {
         let ctx = json!({"job": {}});
         assert!(truthy("job.nope == 1", &ctx).is_err());
+    }
+
+    /// Hostile packs: each fails with a clear error, by result (no timing assertions).
+    #[test]
+    fn hostile_expressions_fail_cleanly() {
+        let ctx = json!({"job": {"name": "x"}});
+        let deep = format!("{}1{}", "(".repeat(900), ")".repeat(900));
+        let long = format!("1{}", " + 1".repeat(600));
+        for (e, want) in [
+            ("[1] * 100000000", "larger than"),
+            ("[[1] * 5000] * 5000", "larger than"),
+            ("'ab' * 100000000", "fuel"),
+            ("range(1000000) | list", "too many elements"),
+            ("range(99999) | map('string') | join(',')", "fuel"),
+            (deep.as_str(), "recursion"),
+            (long.as_str(), "at most 2000"),
+            ("include('/etc/passwd')", "unknown function"),
+            ("import('os')", "unknown function"),
+            ("open('/etc/passwd')", "unknown function"),
+            ("lipsum()", "unknown function"),
+            ("job.__class__", "undefined"),
+            ("namespace", "not data"),
+        ] {
+            let r = eval(e, &ctx);
+            let err = r.err().unwrap_or_else(|| panic!("{} must fail", shown(e)));
+            assert!(err.contains(want), "{}: {err}", shown(e));
+            assert!(err.len() < 400, "the message quotes a bounded part: {err}");
+        }
+        // Statements are not expressions: `{% include %}` cannot be written in a pack.
+        assert!(eval("{% include 'x' %}", &ctx).is_err());
+        // The template syntax inside a string is just text.
+        assert_eq!(eval("'{{ x }}'", &ctx), Ok(json!("{{ x }}")));
     }
 
     #[test]

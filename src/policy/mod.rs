@@ -56,7 +56,7 @@ impl PackSet {
                 continue;
             }
             for f in files {
-                match std::fs::read_to_string(&f) {
+                match crate::profile::read_bounded(&f) {
                     Ok(text) => {
                         let id = sources.add(f.display().to_string(), text);
                         match pack::read_pack(sources, id) {

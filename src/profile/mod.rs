@@ -115,10 +115,130 @@ fn validator(kind: &str) -> Result<&'static jsonschema::Validator, InputErrors> 
         })
 }
 
+/// The largest profile or pack file read, in bytes. Real profiles are a few KiB; a fleet is a
+/// directory of files, which has no limit, so one huge file is a mistake or an attack. The
+/// limit is fixed (no flag) so that a build's outcome does not depend on how it was invoked.
+pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+/// The deepest `{ … }` nesting accepted. Profiles nest three levels and packs four; the KDL
+/// parser recurses per level, so an unbounded depth would overflow the stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// Read a profile or pack, refusing files over [`MAX_FILE_BYTES`] without reading them whole.
+pub fn read_bounded(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_string(&mut text)?;
+    if text.len() > MAX_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the file is larger than {} MiB, the most flinkgen reads from one file; split it (a directory may hold any number of files)",
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+/// Cheap checks before the parser sees the text: size, and brace nesting outside strings and
+/// comments. Returns the span to point at.
+fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic::error(format!(
+            "file is {} bytes; flinkgen reads files of at most {} MiB",
+            text.len(),
+            MAX_FILE_BYTES / (1024 * 1024)
+        ))
+        .with_label(Span::new(file, 0, 0), "this file")
+        .with_help("split it: pass a directory of profile files (any number of them)"));
+    }
+    let b = text.as_bytes();
+    let (mut i, mut depth) = (0, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                // A quoted string (escapes skipped), or a multi-line `"""` one.
+                let triple = b[i..].starts_with(b"\"\"\"");
+                i += if triple { 3 } else { 1 };
+                while i < b.len() {
+                    if b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == b'"' && (!triple || b[i..].starts_with(b"\"\"\"")) {
+                        i += if triple { 3 } else { 1 };
+                        break;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            b'#' if b.get(i + 1).is_some_and(|c| *c == b'"' || *c == b'#') => {
+                // A raw string: #"…"#, ##"…"##, … up to the same number of hashes.
+                let hashes = b[i..].iter().take_while(|c| **c == b'#').count();
+                if b.get(i + hashes) != Some(&b'"') {
+                    i += hashes;
+                    continue;
+                }
+                let mut close = vec![b'"'];
+                close.extend(std::iter::repeat_n(b'#', hashes));
+                i += hashes + 1;
+                while i < b.len() && !b[i..].starts_with(&close) {
+                    i += 1;
+                }
+                i += close.len();
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                // Block comments nest in KDL.
+                let mut level = 0usize;
+                while i < b.len() {
+                    if b[i..].starts_with(b"/*") {
+                        level += 1;
+                        i += 2;
+                    } else if b[i..].starts_with(b"*/") {
+                        level -= 1;
+                        i += 2;
+                        if level == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(Diagnostic::error(format!(
+                        "nesting deeper than {MAX_DEPTH} levels"
+                    ))
+                    .with_label(Span::new(file, i, 1), "too deep")
+                    .with_help("profiles nest three levels (job → security → password); check for unbalanced braces"));
+                }
+            }
+            b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 /// Parse KDL v2, turning parser diagnostics into ours (deduplicated by span) and adding a hint
-/// when the text parses as KDL v1.
+/// when the text parses as KDL v1. Size and nesting are checked first (`precheck`).
 pub fn parse_kdl(sources: &Sources, file: u32) -> Result<KdlDocument, InputErrors> {
     let text = &sources.get(file).text;
+    precheck(text, file)?;
     // The fast reader covers what profiles and packs are written in; anything else, and every
     // error, goes through the kdl crate.
     if let Some(doc) = kdl_fast::parse(text) {
@@ -162,6 +282,134 @@ pub fn parse_kdl(sources: &Sources, file: u32) -> Result<KdlDocument, InputError
             Err(InputErrors(out))
         }
     }
+}
+
+/// Whether a key names a credential (`sasl.jaas.config`, `ssl.key.password`, `s3.secret-key`,
+/// `basic.auth.user.info`, …): its value must be a reference, never a literal.
+pub fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "jaas",
+        "token",
+        "credential",
+        "access-key",
+        "access.key",
+        "user.info",
+        "private",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
+}
+
+/// Whether a credential value holds references only: the whole value is one config-provider
+/// placeholder (`${dir:/path:key}`, `${env:VAR}`, `${file:…}`), or — for a JAAS line — every
+/// option whose name is credential-like is one.
+pub fn is_reference_only(value: &str) -> bool {
+    let v = value.trim();
+    let placeholder = |s: &str| {
+        s.strip_prefix("${")
+            .and_then(|r| r.strip_suffix('}'))
+            .is_some_and(|r| {
+                r.split_once(':').is_some_and(|(p, rest)| {
+                    !p.is_empty()
+                        && p.chars().all(|c| c.is_ascii_alphanumeric())
+                        && !rest.is_empty()
+                        && !rest.contains(['{', '}', '"', '\''])
+                })
+            })
+    };
+    if placeholder(v) {
+        return true;
+    }
+    if !v.contains("LoginModule") {
+        return false;
+    }
+    // JAAS: `Module required opt="value" opt2="value";` — every credential-like option a
+    // placeholder. Anything that does not parse that way is treated as a literal.
+    let Some((_, options)) = v.split_once(char::is_whitespace) else {
+        return false;
+    };
+    let mut rest = options.trim();
+    rest = rest
+        .strip_prefix("required")
+        .or_else(|| rest.strip_prefix("requisite"))
+        .or_else(|| rest.strip_prefix("sufficient"))
+        .or_else(|| rest.strip_prefix("optional"))
+        .unwrap_or(rest)
+        .trim();
+    loop {
+        rest = rest.trim_start();
+        if rest == ";" || rest.is_empty() {
+            return rest == ";";
+        }
+        let Some((name, after)) = rest.split_once('=') else {
+            return false;
+        };
+        let name = name.trim();
+        let Some(after) = after.trim_start().strip_prefix('"') else {
+            return false;
+        };
+        let Some((val, tail)) = after.split_once('"') else {
+            return false;
+        };
+        if is_secret_key(name) && !placeholder(val) {
+            return false;
+        }
+        rest = tail;
+    }
+}
+
+/// The spans of literal secrets in one profile file: arguments or unknown properties of
+/// `security { username … password … }`, and values of overrides whose key names a credential
+/// and that are not references. Masked in the sources (`Sources::redact`) before any report.
+pub fn secret_spans(sources: &Sources, file: u32) -> Vec<Span> {
+    // Too big or too deep: `load_file` reports it; the parser must not see it.
+    if precheck(&sources.get(file).text, file).is_err() {
+        return vec![];
+    }
+    let text = &sources.get(file).text;
+    let Some(doc) = kdl_fast::parse(text).or_else(|| KdlDocument::parse_v2(text).ok()) else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for top in doc.nodes() {
+        let Some(children) = top.children() else {
+            continue;
+        };
+        for node in children.nodes() {
+            match node.name().value() {
+                "security" => {
+                    for cred in node.children().map(|c| c.nodes()).unwrap_or_default() {
+                        for e in cred.entries() {
+                            let is_ref = e
+                                .name()
+                                .is_some_and(|n| ["env", "secret", "key"].contains(&n.value()));
+                            if !is_ref {
+                                out.push(Span::from_miette(file, e.span()));
+                            }
+                        }
+                    }
+                }
+                "override" => {
+                    let args: Vec<_> = node
+                        .entries()
+                        .iter()
+                        .filter(|e| e.name().is_none())
+                        .collect();
+                    if let [_, key, value, ..] = args.as_slice()
+                        && key.value().as_string().is_some_and(is_secret_key)
+                        && !value.value().as_string().is_some_and(is_reference_only)
+                    {
+                        out.push(Span::from_miette(file, value.span()));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// Load every `job` and `cluster` node of one file.

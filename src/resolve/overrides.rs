@@ -69,6 +69,21 @@ pub fn apply(
             span: cx.job.spans.whole(&node).unwrap_or(key_span),
         };
         let text = o.value.to_text();
+        // A credential is a reference, never a literal (the loader has already masked the
+        // value in every report: `profile::secret_spans`).
+        if crate::profile::is_secret_key(&o.key) && !crate::profile::is_reference_only(&text) {
+            errors.push(
+                Diagnostic::error(format!(
+                    "`{}` holds a literal secret; flinkgen writes credentials only as references",
+                    o.key
+                ))
+                .with_label(value_span, "a literal secret (not shown)")
+                .with_help(
+                    "use `security { password secret=\"name\" key=\"key\" }` for SASL, or write the value as a config-provider reference: `${dir:/opt/flink/secrets/<secret>:<key>}` (a mounted Kubernetes Secret) or `${env:VAR}`",
+                ),
+            );
+            continue;
+        }
         let result = match o.target {
             OverrideTarget::Flink => flink(cx, plan, &o.key, &text, origin),
             OverrideTarget::Producer | OverrideTarget::Consumer => {
