@@ -5,7 +5,7 @@
 #   scripts/fuzz.sh all [SECONDS]             # every target in turn
 #   scripts/fuzz.sh merge                     # minimise every corpus in place
 #
-# Targets: profile, pack, expr, escape, lint. Corpora live in fuzz/corpus/TARGET (committed);
+# Targets: profile, pack, expr, escape, lint, kdl. Corpora live in fuzz/corpus/TARGET (committed);
 # crashes land in fuzz/artifacts/TARGET. Every run appends the CPU seconds it used to
 # fuzz/cpu-seconds.tsv, which RELIABILITY.md sums up.
 set -euo pipefail
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 rustup toolchain list | grep -q nightly || { echo "fuzz.sh: needs a nightly toolchain (rustup toolchain install nightly)" >&2; exit 2; }
 
-TARGETS=(profile pack expr escape lint)
+TARGETS=(profile pack expr escape lint kdl)
 secs=${2:-600}
 jobs=${3:-1}
 
