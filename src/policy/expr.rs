@@ -37,7 +37,17 @@ fn shown(expr: &str) -> String {
     s
 }
 
+/// A context converted for the engine once, to evaluate many expressions against (converting a
+/// job's whole context per expression was most of a job's resolve time).
+pub fn context(ctx: &serde_json::Value) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(ctx))
+}
+
 fn run(expr: &str, ctx: &serde_json::Value) -> Result<minijinja::Value, String> {
+    run_in(expr, &context(ctx))
+}
+
+fn run_in(expr: &str, ctx: &minijinja::Value) -> Result<minijinja::Value, String> {
     let n = expr.chars().count();
     if n > MAX_EXPR_CHARS {
         return Err(format!(
@@ -49,13 +59,18 @@ fn run(expr: &str, ctx: &serde_json::Value) -> Result<minijinja::Value, String> 
         .compile_expression(expr)
         .map_err(|e| format!("cannot compile `{}`: {}", shown(expr), plain(&e)))?;
     compiled
-        .eval(minijinja::Value::from(minijinja::value::Serde(ctx)))
+        .eval(ctx.clone())
         .map_err(|e| format!("cannot evaluate `{}`: {}", shown(expr), plain(&e)))
 }
 
 /// Evaluate `expr` against `ctx` (a JSON object of `job`, `cluster`, `flink`, …).
 pub fn eval(expr: &str, ctx: &serde_json::Value) -> Result<serde_json::Value, String> {
-    let v = run(expr, ctx)?;
+    eval_in(expr, &context(ctx))
+}
+
+/// `eval` against a context already converted with [`context`].
+pub fn eval_in(expr: &str, ctx: &minijinja::Value) -> Result<serde_json::Value, String> {
+    let v = run_in(expr, ctx)?;
     let mut budget = (MAX_RESULT_VALUES, MAX_RESULT_BYTES);
     to_data(&v, &mut budget, 0).map_err(|e| format!("`{}` {e}", shown(expr)))
 }
@@ -128,6 +143,11 @@ fn to_data(
 /// Evaluate a condition; anything but a true boolean is false, errors are reported.
 pub fn truthy(expr: &str, ctx: &serde_json::Value) -> Result<bool, String> {
     Ok(run(expr, ctx)?.is_true())
+}
+
+/// `truthy` against a context already converted with [`context`].
+pub fn truthy_in(expr: &str, ctx: &minijinja::Value) -> Result<bool, String> {
+    Ok(run_in(expr, ctx)?.is_true())
 }
 
 fn plain(e: &minijinja::Error) -> String {

@@ -82,11 +82,18 @@ pub fn apply(
     for layer_packs in layered(cx) {
         // (doc, key) → (value, span) set in this layer, to catch same-layer conflicts.
         let mut seen: BTreeMap<(DocKind, String), (Value, Span)> = BTreeMap::new();
+        // The context is built once and kept in step with every set, so later rules see earlier
+        // sets without rebuilding it per rule; it is converted for the engine only when changed.
+        let mut json_ctx = context(plan, cluster_facts);
+        let mut engine_ctx: Option<minijinja::Value> = None;
         for pack in layer_packs {
             for rule in &pack.rules {
-                let ctx = context(plan, cluster_facts);
+                let ctx = engine_ctx
+                    .get_or_insert_with(|| expr::context(&json_ctx))
+                    .clone();
+                let mut changed = false;
                 if let Some((when, span)) = &rule.when {
-                    match expr::truthy(when, &ctx) {
+                    match expr::truthy_in(when, &ctx) {
                         Ok(true) => {}
                         Ok(false) => continue,
                         Err(e) => {
@@ -125,6 +132,13 @@ pub fn apply(
                                 continue;
                             }
                             seen.insert((kind, key.clone()), (v.clone(), set.span));
+                            if let Some(doc) = json_ctx
+                                .get_mut(kind.name())
+                                .and_then(|d| d.as_object_mut())
+                            {
+                                doc.insert(key.clone(), v.to_json());
+                                changed = true;
+                            }
                             plan.doc_mut(kind).set(
                                 key,
                                 v,
@@ -142,6 +156,9 @@ pub fn apply(
                         ),
                     }
                 }
+                if changed {
+                    engine_ctx = None;
+                }
             }
         }
     }
@@ -152,10 +169,10 @@ pub fn apply(
     }
 }
 
-fn evaluate(set: &SetAction, ctx: &serde_json::Value) -> Result<Value, String> {
+fn evaluate(set: &SetAction, ctx: &minijinja::Value) -> Result<Value, String> {
     let raw = match &set.value {
         SetValue::Literal(s) => literal(s),
-        SetValue::Expr(e) => expr::eval(e, ctx)?,
+        SetValue::Expr(e) => expr::eval_in(e, ctx)?,
     };
     typed(raw, set.ty.as_deref())
 }
