@@ -333,7 +333,8 @@ fn stages_once(inputs: &[&Path], out: &Path, t: &mut StageTimes) -> usize {
         findings: summary,
         files: emit::manifest_files(&units),
     };
-    emit::write(out, &units, &manifest).unwrap_or_else(|d| panic!("emit: {}", d.message));
+    emit::write(out, &units, &manifest, emit::WriteOptions::default())
+        .unwrap_or_else(|e| panic!("emit: {}", e.diagnostic.message));
     let t5 = Instant::now();
     t.load.push(ms(t1 - t0));
     t.resolve.push(ms(t2 - t1));
