@@ -405,7 +405,10 @@ fn write_staged(
     check_interrupt(io)?;
     io.create_dir_all(staging)
         .map_err(|e| io_err("create", staging, &e))?;
+    // Directories already created, as a set: a fleet stages tens of thousands of files, and a
+    // list scanned per file made staging quadratic.
     let mut staged_dirs: Vec<PathBuf> = vec![];
+    let mut created: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     for u in units {
         // A unit without files (a managed cluster has no broker files) is still a directory
         // to swap in: it replaces whatever an earlier build left there.
@@ -419,11 +422,12 @@ fn write_staged(
         for f in &u.files {
             let p = staging.join(&f.path);
             if let Some(parent) = p.parent()
-                && !staged_dirs.iter().any(|d| d == parent)
+                && !created.contains(parent)
             {
                 check_interrupt(io)?;
                 io.create_dir_all(parent)
                     .map_err(|e| io_err("create", parent, &e))?;
+                created.insert(parent.to_path_buf());
                 staged_dirs.push(parent.to_path_buf());
             }
             check_interrupt(io)?;
@@ -600,7 +604,10 @@ pub fn diff(out: &Path, units: &[Unit], manifest: &Manifest) -> String {
             );
         }
     }
-    // Files a rebuild would remove from the units it replaces.
+    // Files a rebuild would remove from the units it replaces (looked up in a set: a fleet's
+    // `--check` compares tens of thousands of files).
+    let expected_paths: std::collections::HashSet<&str> =
+        expected.iter().map(|(p, _)| p.as_str()).collect();
     for u in units {
         let mut on_disk = vec![];
         collect(&out.join(&u.dir), &mut on_disk);
@@ -609,7 +616,7 @@ pub fn diff(out: &Path, units: &[Unit], manifest: &Manifest) -> String {
                 .strip_prefix(out)
                 .map(|r| r.to_string_lossy().replace('\\', "/"))
                 .unwrap_or_default();
-            if !expected.iter().any(|(e, _)| *e == rel) {
+            if !expected_paths.contains(rel.as_str()) {
                 report.push_str(&format!(
                     "--- a/{rel}\n+++ /dev/null\n(file would be removed)\n"
                 ));
