@@ -47,7 +47,28 @@ fn run(expr: &str, ctx: &serde_json::Value) -> Result<minijinja::Value, String> 
     run_in(expr, &context(ctx))
 }
 
+/// minijinja repeats strings and lists with `*` lazily, outside the fuel budget, and `~` then
+/// turns a repeated list into one string without spending fuel either: `311 ~ 4553132 * range(4)`
+/// (found by fuzzing) ran for minutes. Rules multiply numbers; so an expression that multiplies
+/// may not also hold string or list literals, filters, `~`, or calls.
+fn multiplies_sequences(expr: &str) -> bool {
+    if !expr.contains('*') {
+        return false;
+    }
+    let b = expr.as_bytes();
+    let call = b.iter().enumerate().any(|(i, &c)| {
+        c == b'(' && i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')
+    });
+    call || expr.contains(['[', '\'', '"', '|', '~'])
+}
+
 fn run_in(expr: &str, ctx: &minijinja::Value) -> Result<minijinja::Value, String> {
+    if multiplies_sequences(expr) {
+        return Err(format!(
+            "expression `{}` multiplies and also uses strings, lists, filters, `~` or calls; a multiplying expression may use numbers, names and arithmetic only",
+            shown(expr)
+        ));
+    }
     let n = expr.chars().count();
     if n > MAX_EXPR_CHARS {
         return Err(format!(
@@ -184,9 +205,9 @@ mod tests {
         let deep = format!("{}1{}", "(".repeat(900), ")".repeat(900));
         let long = format!("1{}", " + 1".repeat(600));
         for (e, want) in [
-            ("[1] * 100000000", "larger than"),
-            ("[[1] * 5000] * 5000", "larger than"),
-            ("'ab' * 100000000", "fuel"),
+            ("[1] * 100000000", "multiplies"),
+            ("[[1] * 5000] * 5000", "multiplies"),
+            ("'ab' * 100000000", "multiplies"),
             ("range(1000000) | list", "too many elements"),
             ("range(99999) | map('string') | join(',')", "fuel"),
             (deep.as_str(), "recursion"),
@@ -214,5 +235,17 @@ mod tests {
         let ctx = json!({});
         let r = eval("range(100000) | map('string') | join(',') | length", &ctx);
         assert!(r.is_err(), "{r:?}");
+    }
+
+    #[test]
+    fn repetition_outside_the_fuel_budget_is_refused() {
+        let ctx = json!({"job": {"parallelism": 4}});
+        // Found by fuzzing (fuzz/artifacts/expr): a lazily repeated list joined into a string.
+        for hostile in ["3~8>311~4553132*range(4)", "'x' * 100000000", "[1] * 100000000 | length"] {
+            let r = eval(hostile, &ctx);
+            assert!(r.as_ref().is_err_and(|e| e.contains("multiplies")), "{hostile}: {r:?}");
+        }
+        assert_eq!(eval("job.parallelism * 2", &ctx), Ok(json!(8)));
+        assert_eq!(eval("(job.parallelism + 1) * 2", &ctx), Ok(json!(10)));
     }
 }
