@@ -241,9 +241,16 @@ mod tests {
     fn repetition_outside_the_fuel_budget_is_refused() {
         let ctx = json!({"job": {"parallelism": 4}});
         // Found by fuzzing (fuzz/artifacts/expr): a lazily repeated list joined into a string.
-        for hostile in ["3~8>311~4553132*range(4)", "'x' * 100000000", "[1] * 100000000 | length"] {
+        for hostile in [
+            "3~8>311~4553132*range(4)",
+            "'x' * 100000000",
+            "[1] * 100000000 | length",
+        ] {
             let r = eval(hostile, &ctx);
-            assert!(r.as_ref().is_err_and(|e| e.contains("multiplies")), "{hostile}: {r:?}");
+            assert!(
+                r.as_ref().is_err_and(|e| e.contains("multiplies")),
+                "{hostile}: {r:?}"
+            );
         }
         assert_eq!(eval("job.parallelism * 2", &ctx), Ok(json!(8)));
         assert_eq!(eval("(job.parallelism + 1) * 2", &ctx), Ok(json!(10)));
