@@ -366,7 +366,13 @@ fn tv_secs(tv: libc::timeval) -> f64 {
 
 /// Run the binary, wait for it with `wait4` to get its own rusage: wall time, CPU time (user +
 /// system, all threads) and peak RSS (`ru_maxrss`, KiB on Linux).
-fn run_process(bin: &Path, args: &[&std::ffi::OsStr], cwd: &Path) -> Run {
+///
+/// Only correct when the caller is small: Linux records the high-water RSS of the address
+/// space a process replaces at `exec` in its `ru_maxrss`, and a spawned child's is its parent's
+/// (fork copy or, with posix_spawn, the shared one). So [`run_process`] measures through a fresh
+/// copy of this benchmark (`--measure-child`), a few MiB, instead of the benchmark itself,
+/// which holds fleets of plans in memory.
+fn wait_child(bin: &Path, args: &[std::ffi::OsString], cwd: &Path) -> Run {
     let t = Instant::now();
     let child = Command::new(bin)
         .args(args)
@@ -395,6 +401,46 @@ fn run_process(bin: &Path, args: &[&std::ffi::OsStr], cwd: &Path) -> Run {
         cpu: (tv_secs(usage.ru_utime) + tv_secs(usage.ru_stime)) * 1e3,
         rss: usage.ru_maxrss as f64 / 1024.0,
         code,
+    }
+}
+
+/// `pipeline --measure-child CWD BIN ARGS…`: run BIN, print `wall-ms cpu-ms rss-MiB code`.
+fn measure_child_main(args: &[std::ffi::OsString]) {
+    let (cwd, bin, rest) = match args {
+        [cwd, bin, rest @ ..] => (Path::new(cwd), Path::new(bin), rest),
+        _ => panic!("usage: --measure-child CWD BIN ARGS…"),
+    };
+    let r = wait_child(bin, rest, cwd);
+    println!("{} {} {} {}", r.wall, r.cpu, r.rss, r.code);
+}
+
+/// Run `bin args` in `cwd` through a small measuring process (see [`wait_child`]).
+fn run_process(bin: &Path, args: &[&std::ffi::OsStr], cwd: &Path) -> Run {
+    let me = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+    let out = Command::new(me)
+        .arg("--measure-child")
+        .arg(cwd)
+        .arg(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("spawn the measuring process: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let f: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    assert!(
+        out.status.success() && f.len() == 4,
+        "measuring {} failed: {text}",
+        bin.display()
+    );
+    Run {
+        wall: f[0],
+        cpu: f[1],
+        rss: f[2],
+        code: f[3] as i32,
     }
 }
 
@@ -836,6 +882,11 @@ fn previous(path: &Path) -> BTreeMap<String, f64> {
 }
 
 fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--measure-child") {
+        measure_child_main(&args[1..]);
+        return;
+    }
     // `cargo bench` passes `--bench`; `cargo test --benches` does not: then there is nothing to
     // test here (the generator has its own test, tests/fleet.rs), and no time to spend.
     if !std::env::args().any(|a| a == "--bench") {
