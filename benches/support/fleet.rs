@@ -17,35 +17,10 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
 
-/// xorshift64*: small, seeded, deterministic across runs and machines.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed | 1)
-    }
-    pub fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    /// Uniform in [lo, hi].
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-    pub fn percent(&mut self, p: u64) -> bool {
-        self.below(100) < p
-    }
-    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len() as u64) as usize]
-    }
-}
+/// The tests' seeded xorshift64*, shared rather than copied.
+#[path = "../../tests/common/rng.rs"]
+mod rng;
+pub use rng::Rng;
 
 /// The seed of every fleet the benchmarks build.
 pub const SEED: u64 = 0x5eed_f1ee_7000_0001;
