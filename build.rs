@@ -71,6 +71,12 @@ fn pack_hashes(root: &Path) -> String {
 }
 
 fn main() {
+    // The executable is linked at a fixed address (not position-independent): a PIE's ~24 000
+    // relocations are applied at every start, writing ~100 pages, and on a VM each page fault
+    // costs microseconds — most of a one-profile build's wall time (BENCHMARKS.md).
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-link-arg-bins=-no-pie");
+    }
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into()));
     let mut code = String::new();
     code.push_str(&table("BUILTIN_PACKS", &root.join("policies"), &["kdl"]));

@@ -169,7 +169,12 @@ pub(crate) fn input_failure(e: InputErrors, sources: &Sources, opts: &Options) -
 pub fn compile(opts: &Options) -> Result<Compiled, (InputErrors, Sources)> {
     let mut sources = Sources::default();
     let policy_dirs: Vec<&Path> = opts.policies.iter().map(PathBuf::as_path).collect();
-    let packs = PackSet::load(&mut sources, &policy_dirs).map_err(|e| (e, sources.clone()))?;
+    // Start-up: the packs and the profile validators are independent; build them side by side.
+    let (packs, ()) = rayon::join(
+        || PackSet::load(&mut sources, &policy_dirs),
+        profile::prepare_validators,
+    );
+    let packs = packs.map_err(|e| (e, sources.clone()))?;
     let mut files = vec![];
     let mut errors = vec![];
     for i in &opts.inputs {
@@ -340,12 +345,27 @@ fn build_impl(opts: &Options, out: &Path, check_only: bool, io: Option<&dyn emit
         for w in report.warnings {
             stderr.push_str(&format!("warning: {w}\n"));
         }
-        stderr.push_str(&format!(
-            "wrote {nfiles} files for {} job(s) and {} cluster(s) into {}\n",
-            c.plan.jobs.len(),
-            c.plan.clusters.len(),
-            out.display()
-        ));
+        let (jobs, clusters) = (c.plan.jobs.len(), c.plan.clusters.len());
+        stderr.push_str(&if report.written_files == 0 {
+            format!(
+                "{} is up to date ({nfiles} files for {jobs} job(s) and {clusters} cluster(s)): nothing written\n",
+                out.display()
+            )
+        } else if report.unchanged_units == 0 {
+            format!(
+                "wrote {nfiles} files for {jobs} job(s) and {clusters} cluster(s) into {}\n",
+                out.display()
+            )
+        } else {
+            format!(
+                "wrote {} of {nfiles} files for {jobs} job(s) and {clusters} cluster(s) into {} \
+                 ({} of {} directories unchanged, left as they were)\n",
+                report.written_files,
+                out.display(),
+                report.unchanged_units,
+                units.len()
+            )
+        });
     }
     if opts.format == Format::Json {
         stdout = format!(
@@ -515,7 +535,7 @@ pub fn instances_cmd(opts: &Options) -> Outcome {
         Err(e) => input_failure(e, &sources, opts),
         Ok(packs) => {
             let mut out = String::new();
-            for p in &packs.packs {
+            for p in packs.packs() {
                 for i in &p.instances {
                     out.push_str(&format!(
                         "{:<24} {:<6} {:>4} vCPU {:>10}  local NVMe {}×{}  net {}/{} Gbit/s  {}\n",

@@ -50,8 +50,7 @@ pub fn policies_cmd(opts: &Options) -> Outcome {
         Err(e) => return input_failure(e, &sources, opts),
     };
     let pack_rows: Vec<serde_json::Value> = packs
-        .packs
-        .iter()
+        .packs()
         .map(|p| {
             json!({
                 "name": p.name,

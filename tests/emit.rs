@@ -112,16 +112,24 @@ fn check_reports_drift_and_writes_nothing() {
 fn a_failed_swap_leaves_the_previous_output_intact() {
     let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(build_into(out.path(), false).code, 0);
-    // Make the new build differ, then fail it in the middle of swapping units in.
-    let marker = out
-        .path()
-        .join("jobs/orders-enrichment/flink/flink-conf.yaml");
-    std::fs::write(&marker, "previous\n").unwrap_or_else(|e| panic!("{e}"));
+    // Make the new build differ in two jobs (unchanged units are not rewritten), then fail it
+    // in the middle of swapping units in.
+    for job in ["orders-enrichment", "payment-settlements"] {
+        let marker = out.path().join(format!("jobs/{job}/flink/flink-conf.yaml"));
+        std::fs::write(&marker, "previous\n").unwrap_or_else(|e| panic!("{e}"));
+    }
     let before = common::tree(out.path());
-    // Fail the swap of the second job, after the first has been swapped in.
+    // Fail the swap of the second job, after the first has been swapped in: find its step in
+    // a build from a copy of the same output.
     let examples = common::root().join("examples");
     let clean = flinkgen::emit::FaultyIo::new(None, flinkgen::emit::Fault::Os(5));
     let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (rel, bytes) in &before {
+        let p = scratch.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap_or(scratch.path()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&p, bytes).unwrap_or_else(|e| panic!("{e}"));
+    }
     assert_eq!(
         flinkgen::app::build_with_io(
             &common::options(&[&examples]),
@@ -179,4 +187,82 @@ fn output_through_a_symlink_is_refused() {
         "nothing written through the link"
     );
     assert!(!out.path().join("manifest.json").exists());
+}
+
+/// Every file's inode, so a test can tell a file left alone from one rewritten with the same
+/// bytes (each write goes to a new file renamed into place).
+#[cfg(unix)]
+fn inodes(dir: &Path) -> std::collections::BTreeMap<String, u64> {
+    use std::os::unix::fs::MetadataExt;
+    common::tree(dir)
+        .into_keys()
+        .filter_map(|rel| {
+            std::fs::metadata(dir.join(&rel))
+                .ok()
+                .map(|m| (rel, m.ino()))
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_rebuild_with_nothing_changed_writes_nothing() {
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(build_into(out.path(), false).code, 0);
+    let (bytes, files) = (common::tree(out.path()), inodes(out.path()));
+    let r = build_into(out.path(), false);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is up to date") && r.stderr.contains("nothing written"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(bytes, common::tree(out.path()));
+    assert_eq!(
+        files,
+        inodes(out.path()),
+        "every file is the one written before"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_rebuild_rewrites_exactly_the_directories_that_differ() {
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(build_into(out.path(), false).code, 0);
+    let bytes = common::tree(out.path());
+    // One unit with an edited file, one with a stray file, one with an empty stray directory.
+    let job = out.path().join("jobs/orders-enrichment");
+    std::fs::write(job.join("flink/flink-conf.yaml"), "edited\n").unwrap_or_else(|e| panic!("{e}"));
+    let settle = out.path().join("jobs/payment-settlements");
+    std::fs::write(settle.join("kafka/stray.properties"), "x=1\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let audit = out.path().join("jobs/legacy-audit");
+    std::fs::create_dir_all(audit.join("flink/empty")).unwrap_or_else(|e| panic!("{e}"));
+    let files = inodes(out.path());
+    let r = build_into(out.path(), false);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("directories unchanged"), "{}", r.stderr);
+    // The output is exactly a fresh build's again…
+    assert_eq!(bytes, common::tree(out.path()));
+    assert!(!audit.join("flink/empty").exists());
+    // …and only the three changed units were rewritten.
+    let after = inodes(out.path());
+    for (rel, ino) in &after {
+        let touched = [
+            "jobs/orders-enrichment/",
+            "jobs/payment-settlements/",
+            "jobs/legacy-audit/",
+        ]
+        .iter()
+        .any(|u| rel.starts_with(u));
+        if rel == "manifest.json" {
+            continue;
+        }
+        assert_eq!(
+            files.get(rel) != Some(ino),
+            touched,
+            "{rel}: rewritten only if its unit changed"
+        );
+    }
 }

@@ -185,6 +185,17 @@ fn clean_steps(old: &Path) -> (Vec<String>, usize) {
         .iter()
         .position(|s| s.starts_with("rename") && s.ends_with("manifest.json"))
         .unwrap_or_else(|| panic!("no manifest rename in {log:#?}"));
+    // Unchanged units are not rewritten: the previous output differs in every unit, so that
+    // every unit's steps are here to fail.
+    for u in &rendered().0 {
+        assert!(
+            log.iter().any(|s| s.starts_with("rename")
+                && s.contains("staging")
+                && s.ends_with(u.dir.as_str())),
+            "{} is not swapped in: {log:#?}",
+            u.dir
+        );
+    }
     (log, commit)
 }
 

@@ -45,8 +45,7 @@ fn every_flink_version_defines_every_logical_key_and_its_file_format() {
     let packs = packs();
     for v in ["1.18", "1.19", "1.20", "2.0", "2.1", "2.2", "2.3"] {
         let p = packs
-            .packs
-            .iter()
+            .packs()
             .find(|p| p.name == format!("flink-{v}"))
             .unwrap_or_else(|| panic!("no pack for Flink {v}"));
         for k in LOGICAL_KEYS {
@@ -89,8 +88,7 @@ fn kafka_packs_cover_2_8_to_4_2_with_their_config_models() {
         "4.2",
     ] {
         let p = packs
-            .packs
-            .iter()
+            .packs()
             .find(|p| p.name == format!("kafka-{v}"))
             .unwrap_or_else(|| panic!("no pack for Kafka {v}"));
         assert!(
@@ -109,8 +107,7 @@ fn kafka_packs_cover_2_8_to_4_2_with_their_config_models() {
 fn no_released_operator_accepts_flink_2_3() {
     let packs = packs();
     let operators: Vec<_> = packs
-        .packs
-        .iter()
+        .packs()
         .filter(|p| p.name.starts_with("operator-"))
         .collect();
     assert!(operators.len() >= 3);
@@ -138,8 +135,7 @@ fn connector_packs_name_the_flink_versions_of_each_release() {
     let packs = packs();
     for (major, flink) in [("3", "1.20"), ("4", "2.0"), ("5", "2.2")] {
         let p = packs
-            .packs
-            .iter()
+            .packs()
             .find(|p| p.name == format!("connector-kafka-{major}"))
             .unwrap_or_else(|| panic!("connector {major}"));
         assert!(p.releases.iter().any(|r| {
@@ -153,11 +149,7 @@ fn connector_packs_name_the_flink_versions_of_each_release() {
 #[test]
 fn instance_catalog_has_at_least_25_cited_types_across_three_clouds() {
     let packs = packs();
-    let instances: Vec<_> = packs
-        .packs
-        .iter()
-        .flat_map(|p| p.instances.iter())
-        .collect();
+    let instances: Vec<_> = packs.packs().flat_map(|p| p.instances.iter()).collect();
     assert!(instances.len() >= 25, "{} instance types", instances.len());
     for cloud in ["aws", "gcp", "azure"] {
         assert!(
@@ -193,7 +185,7 @@ fn instance_catalog_has_at_least_25_cited_types_across_three_clouds() {
         (m6gd.vcpu, m6gd.memory, m6gd.local_nvme_size),
         (16, 64 << 30, 950_000_000_000)
     );
-    for r in packs.packs.iter().flat_map(|p| p.reserves.iter()) {
+    for r in packs.packs().flat_map(|p| p.reserves.iter()) {
         assert!(
             r.source.starts_with("https://"),
             "node reserve {} has no cited source",
@@ -228,13 +220,12 @@ fn node_reserve_formulas_match_their_published_examples() {
 fn the_practice_pack_is_the_only_built_in_policy_layer() {
     let packs = packs();
     let practice: Vec<_> = packs
-        .packs
-        .iter()
+        .packs()
         .filter(|p| p.layer == Layer::Practice)
         .collect();
     assert_eq!(practice.len(), 1);
     assert!(
-        packs.packs.iter().all(|p| p.layer != Layer::Organisation),
+        packs.packs().all(|p| p.layer != Layer::Organisation),
         "organisation packs come from --policies"
     );
     for r in &practice[0].rules {
@@ -246,13 +237,55 @@ fn the_practice_pack_is_the_only_built_in_policy_layer() {
 fn built_in_pack_hashes_from_build_time_match_their_text() {
     let mut sources = flinkgen::diag::Sources::default();
     let packs = flinkgen::policy::PackSet::load(&mut sources, &[]).unwrap();
-    assert!(packs.packs.len() > 30);
-    for p in &packs.packs {
+    assert!(packs.packs().count() > 30);
+    for p in packs.packs() {
         assert_eq!(
             p.sha256,
-            flinkgen::policy::pack::sha256_hex(&sources.get(p.file).text),
+            flinkgen::emit::sha256_hex(sources.get(p.file).text.as_bytes()),
             "{}",
             p.name
         );
     }
+}
+
+/// The built-in packs of one product release are read lazily, found by their path: their name
+/// and `applies` must be what the path says, and they may hold nothing that is looked up across
+/// all packs (instance types, node reserves).
+#[test]
+fn built_in_product_release_packs_are_named_and_applied_by_their_path() {
+    use flinkgen::policy::embedded::BUILTIN_PACKS;
+    let mut sources = flinkgen::diag::Sources::default();
+    let set = packs();
+    let mut lazy = 0;
+    for (path, text) in BUILTIN_PACKS {
+        let (dir, file) = path.split_once('/').unwrap();
+        let Some(stem) = file.strip_suffix(".kdl") else {
+            continue;
+        };
+        if !["flink", "kafka", "operator", "connector"].contains(&dir) {
+            continue;
+        }
+        lazy += 1;
+        let id = sources.add(*path, *text);
+        let p = flinkgen::policy::pack::read_pack(&sources, id).unwrap();
+        let release = stem.rsplit('-').next().unwrap();
+        assert_eq!(p.name, format!("{dir}-{stem}"), "{path}");
+        assert_eq!(p.layer, Layer::Product, "{path}");
+        assert_eq!(
+            p.applies,
+            vec![(dir.to_string(), vec![release.to_string()])],
+            "{path}"
+        );
+        assert!(p.instances.is_empty() && p.reserves.is_empty(), "{path}");
+        // And the set finds it, by name and as the product pack of its release.
+        assert_eq!(set.named(&p.name).map(|q| &q.name), Some(&p.name));
+        let mut selectors = std::collections::BTreeMap::new();
+        selectors.insert(dir, release.to_string());
+        assert_eq!(
+            set.product(dir, &selectors).map(|q| q.name.as_str()),
+            Some(p.name.as_str()),
+            "{path}"
+        );
+    }
+    assert!(lazy > 20, "{lazy}");
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// The write steps of a build. Reads (metadata, directory listings) are not steps: they change
 /// nothing, so failing them proves nothing about what a failure leaves behind.
-pub trait Io {
+pub trait Io: Sync {
     fn create_dir_all(&self, path: &Path) -> io::Result<()>;
     /// Create (or truncate) `path` and write `bytes` to it; with fsync, flush it to the device.
     fn write_file(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
@@ -29,6 +29,11 @@ pub trait Io {
     /// Whether a signal asked the build to stop. Checked before every forward step; once set,
     /// the build rolls back instead of going on.
     fn interrupted(&self) -> bool {
+        false
+    }
+    /// Whether independent steps (the files of different units) may run at once. A test seam
+    /// says no, so that it numbers the steps the same way in every run.
+    fn concurrent(&self) -> bool {
         false
     }
 }
@@ -80,6 +85,9 @@ impl Io for RealIo {
         self.interrupt
             .as_ref()
             .is_some_and(|f| f.load(Ordering::SeqCst))
+    }
+    fn concurrent(&self) -> bool {
+        true
     }
 }
 

@@ -25,10 +25,13 @@ use crate::diag::Diagnostic;
 use crate::render::Unit;
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(64);
+    for b in Sha256::digest(bytes) {
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    s
 }
 
 #[derive(Debug, Serialize)]
@@ -131,6 +134,10 @@ impl From<Diagnostic> for EmitError {
 #[derive(Debug, Default)]
 pub struct EmitReport {
     pub warnings: Vec<String>,
+    /// Units whose directory already held exactly their files: left untouched.
+    pub unchanged_units: usize,
+    /// Files written, manifest.json included (0 when the output was already up to date).
+    pub written_files: usize,
 }
 
 /// An exclusive `flock` on `<out>/.flinkgen.lock`, held for the whole write. The kernel drops a
@@ -304,7 +311,12 @@ pub fn write_with(
         .map_err(EmitError::from)
         .and_then(|()| {
             let staging = out.join(format!("{STAGING_PREFIX}{}", std::process::id()));
-            let r = write_staged(io, out, &staging, units, manifest);
+            let changed = changed_units(io, out, units);
+            report.unchanged_units = units.len() - changed.len();
+            let r = write_staged(io, out, &staging, &changed, manifest);
+            if let Ok(true) = r {
+                report.written_files = changed.iter().map(|u| u.files.len()).sum::<usize>() + 1;
+            }
             // The staging directory holds the new files on failure and the old units on success:
             // either way it goes. A failure here after success leaves the new output complete.
             if fs::symlink_metadata(&staging).is_ok()
@@ -320,7 +332,7 @@ pub fn write_with(
     if let Some(w) = lock.release() {
         report.warnings.push(w);
     }
-    result.map(|()| report)
+    result.map(|_| report)
 }
 
 /// Clean up after builds that were killed (SIGKILL, power loss): under the lock, every staging
@@ -394,50 +406,133 @@ fn check_interrupt(io: &dyn Io) -> Result<(), EmitError> {
     }
 }
 
+/// The units to write: those whose directory does not already hold exactly their files. A
+/// rebuild then touches only what changed — no file is rewritten, renamed or deleted for a unit
+/// that stays the same (their modification times too stay), which is most of a rebuild's cost
+/// on a real disk. With fsync every unit is written, so that all of the output is durable.
+fn changed_units<'u>(io: &dyn Io, out: &Path, units: &'u [Unit]) -> Vec<&'u Unit> {
+    use rayon::prelude::*;
+    if io.fsync() {
+        return units.iter().collect();
+    }
+    let same: Vec<bool> = units.par_iter().map(|u| unit_on_disk(out, u)).collect();
+    units
+        .iter()
+        .zip(same)
+        .filter_map(|(u, same)| (!same).then_some(u))
+        .collect()
+}
+
+/// Whether `out/<unit>` is a real directory (no link on the way) holding exactly the unit's
+/// files, byte for byte, and nothing else.
+fn unit_on_disk(out: &Path, u: &Unit) -> bool {
+    let dir = out.join(&u.dir);
+    if !fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) || refuse_symlink(out, &dir).is_err() {
+        return false;
+    }
+    let mut files = 0;
+    if !count_plain_files(&dir, true, &mut files) || files != u.files.len() {
+        return false;
+    }
+    // The unit's paths are distinct, so finding each of them among as many files is equality.
+    u.files.iter().all(|f| {
+        let p = out.join(&f.path);
+        fs::symlink_metadata(&p).is_ok_and(|m| m.is_file() && m.len() == f.contents.len() as u64)
+            && fs::read(&p).is_ok_and(|b| b == f.contents.as_bytes())
+    })
+}
+
+/// Count the regular files below `dir`; false on a link, a special file or an empty
+/// subdirectory (a staged unit has none of them).
+fn count_plain_files(dir: &Path, top: bool, n: &mut usize) -> bool {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    let mut any = false;
+    for e in entries {
+        let Ok(e) = e else { return false };
+        let Ok(t) = e.file_type() else { return false };
+        any = true;
+        if t.is_dir() {
+            if !count_plain_files(&e.path(), false, n) {
+                return false;
+            }
+        } else if t.is_file() {
+            *n += 1;
+        } else {
+            return false;
+        }
+    }
+    // The unit directory itself may be empty (a managed cluster's unit has no files).
+    any || top
+}
+
+/// Write one unit's files below `staging`; returns the directories it created.
+fn stage_unit(io: &dyn Io, staging: &Path, u: &Unit) -> Result<Vec<PathBuf>, EmitError> {
+    let mut dirs: Vec<PathBuf> = vec![];
+    // A unit without files (a managed cluster has no broker files) is still a directory to
+    // swap in: it replaces whatever an earlier build left there.
+    if u.files.is_empty() {
+        let d = staging.join(&u.dir);
+        check_interrupt(io)?;
+        io.create_dir_all(&d)
+            .map_err(|e| io_err("create", &d, &e))?;
+        dirs.push(d);
+    }
+    for f in &u.files {
+        let p = staging.join(&f.path);
+        if let Some(parent) = p.parent()
+            && !dirs.iter().any(|d| d == parent)
+        {
+            check_interrupt(io)?;
+            io.create_dir_all(parent)
+                .map_err(|e| io_err("create", parent, &e))?;
+            dirs.push(parent.to_path_buf());
+        }
+        check_interrupt(io)?;
+        io.write_file(&p, f.contents.as_bytes())
+            .map_err(|e| io_err("write", &p, &e))?;
+    }
+    Ok(dirs)
+}
+
 fn write_staged(
     io: &dyn Io,
     out: &Path,
     staging: &Path,
-    units: &[Unit],
+    units: &[&Unit],
     manifest: &Manifest,
-) -> Result<(), EmitError> {
+) -> Result<bool, EmitError> {
+    let manifest_json = manifest.to_json();
+    let manifest_path = out.join("manifest.json");
+    if units.is_empty()
+        && !io.fsync()
+        && fs::symlink_metadata(&manifest_path).is_ok_and(|m| m.is_file())
+        && fs::read(&manifest_path).is_ok_and(|b| b == manifest_json.as_bytes())
+    {
+        // Nothing changed: nothing is written.
+        return Ok(false);
+    }
     // Stage everything first: a failure here changes nothing in the output.
     check_interrupt(io)?;
     io.create_dir_all(staging)
         .map_err(|e| io_err("create", staging, &e))?;
-    // Directories already created, as a set: a fleet stages tens of thousands of files, and a
-    // list scanned per file made staging quadratic.
-    let mut staged_dirs: Vec<PathBuf> = vec![];
-    let mut created: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    for u in units {
-        // A unit without files (a managed cluster has no broker files) is still a directory
-        // to swap in: it replaces whatever an earlier build left there.
-        if u.files.is_empty() {
-            let d = staging.join(&u.dir);
-            check_interrupt(io)?;
-            io.create_dir_all(&d)
-                .map_err(|e| io_err("create", &d, &e))?;
-            staged_dirs.push(d);
-        }
-        for f in &u.files {
-            let p = staging.join(&f.path);
-            if let Some(parent) = p.parent()
-                && !created.contains(parent)
-            {
-                check_interrupt(io)?;
-                io.create_dir_all(parent)
-                    .map_err(|e| io_err("create", parent, &e))?;
-                created.insert(parent.to_path_buf());
-                staged_dirs.push(parent.to_path_buf());
-            }
-            check_interrupt(io)?;
-            io.write_file(&p, f.contents.as_bytes())
-                .map_err(|e| io_err("write", &p, &e))?;
-        }
-    }
+    // Units stage into disjoint directories: on the real file system they are written in
+    // parallel; through a test seam one after another, so that its steps are numbered the same
+    // way in every run.
+    let staged: Result<Vec<Vec<PathBuf>>, EmitError> = if io.concurrent() {
+        use rayon::prelude::*;
+        units
+            .par_iter()
+            .map(|u| stage_unit(io, staging, u))
+            .collect()
+    } else {
+        units.iter().map(|u| stage_unit(io, staging, u)).collect()
+    };
+    let staged_dirs: Vec<PathBuf> = staged?.into_iter().flatten().collect();
     let manifest_tmp = staging.join("manifest.json");
     check_interrupt(io)?;
-    io.write_file(&manifest_tmp, manifest.to_json().as_bytes())
+    io.write_file(&manifest_tmp, manifest_json.as_bytes())
         .map_err(|e| io_err("write", &manifest_tmp, &e))?;
     if io.fsync() {
         // The files were synced as written; their directories hold the names.
@@ -459,7 +554,7 @@ fn write_staged(
 
     // Check every target before touching any: no links, parents creatable.
     let mut parents: Vec<PathBuf> = vec![];
-    for u in units {
+    for &u in units {
         let target = out.join(&u.dir);
         if let Some(parent) = target.parent() {
             refuse_symlink(out, parent)?;
@@ -525,7 +620,7 @@ fn write_staged(
             })?;
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 fn swap_all(
@@ -533,11 +628,11 @@ fn swap_all(
     out: &Path,
     staging: &Path,
     aside_root: &Path,
-    units: &[Unit],
+    units: &[&Unit],
     swapped: &mut Vec<(PathBuf, Option<PathBuf>)>,
 ) -> Result<(), EmitError> {
     let mut aside_parents: Vec<PathBuf> = vec![];
-    for u in units {
+    for &u in units {
         let target = out.join(&u.dir);
         let staged = staging.join(&u.dir);
         let aside = aside_root.join(&u.dir);

@@ -221,8 +221,7 @@ pub fn assemble(pieces: Vec<Piece>, facts: &Facts, packs: &PackSet) -> Built {
         plan.jobs.push(jp);
     }
     plan.packs = packs
-        .packs
-        .iter()
+        .packs()
         .filter(|p| p.layer != crate::policy::pack::Layer::Product)
         .map(|p| crate::plan::PackUse {
             name: p.name.clone(),

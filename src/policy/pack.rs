@@ -6,7 +6,7 @@ use indexmap::IndexMap;
 use kdl::{KdlNode, KdlValue};
 
 use crate::diag::{Diagnostic, InputErrors, Sources, Span};
-use crate::profile::{Scalar, parse_kdl, validate::did_you_mean};
+use crate::profile::{Scalar, parse_kdl_text, validate::did_you_mean};
 use crate::units;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -299,15 +299,14 @@ fn to_scalar(v: &KdlValue) -> Option<Scalar> {
     })
 }
 
-pub fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    let d = sha2::Sha256::digest(text.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Parse one pack file.
 pub fn read_pack(sources: &Sources, file: u32) -> Result<Pack, InputErrors> {
-    let doc = parse_kdl(sources, file)?;
+    read_pack_text(&sources.get(file).text, file)
+}
+
+/// [`read_pack`] of a text that is (or will be) file `file` of the run's sources.
+pub fn read_pack_text(text: &str, file: u32) -> Result<Pack, InputErrors> {
+    let doc = parse_kdl_text(text, file)?;
     let mut errors = vec![];
     let nodes = doc.nodes();
     let Some(head) = nodes
@@ -317,10 +316,7 @@ pub fn read_pack(sources: &Sources, file: u32) -> Result<Pack, InputErrors> {
         return Err(Diagnostic::error(
             "a policy pack holds exactly one `pack \"name\" version=\"…\" layer=\"…\" { … }` node",
         )
-        .with_label(
-            Span::new(file, 0, sources.get(file).text.len().min(1)),
-            "in this file",
-        )
+        .with_label(Span::new(file, 0, text.len().min(1)), "in this file")
         .into());
     };
     let mut r = Reader {

@@ -328,7 +328,12 @@ impl Reader<'_> {
                 }
                 _ => {
                     // Copy the run up to the next quote, escape or line end in one go.
-                    let run = rest.find(['"', '\\', '\n', '\r']).unwrap_or(rest.len());
+                    // The stops are ASCII, so a byte scan lands on a char boundary (and is
+                    // several times faster than a char-pattern search).
+                    let run = rest
+                        .bytes()
+                        .position(|b| matches!(b, b'"' | b'\\' | b'\n' | b'\r'))
+                        .unwrap_or(rest.len());
                     out.push_str(&rest[..run]);
                     self.pos += run;
                 }

@@ -115,6 +115,12 @@ fn validator(kind: &str) -> Result<&'static jsonschema::Validator, InputErrors> 
         })
 }
 
+/// Compile both profile validators now (on the calling thread), so that a build can compile
+/// them while another thread reads the policy packs.
+pub fn prepare_validators() {
+    rayon::join(|| validator("job").is_ok(), || validator("cluster").is_ok());
+}
+
 /// The largest profile or pack file read, in bytes. Real profiles are a few KiB; a fleet is a
 /// directory of files, which has no limit, so one huge file is a mistake or an attack. The
 /// limit is fixed (no flag) so that a build's outcome does not depend on how it was invoked.
@@ -237,7 +243,11 @@ fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
 /// Parse KDL v2, turning parser diagnostics into ours (deduplicated by span) and adding a hint
 /// when the text parses as KDL v1. Size and nesting are checked first (`precheck`).
 pub fn parse_kdl(sources: &Sources, file: u32) -> Result<KdlDocument, InputErrors> {
-    let text = &sources.get(file).text;
+    parse_kdl_text(&sources.get(file).text, file)
+}
+
+/// [`parse_kdl`] of a text that is (or will be) file `file` of the run's sources.
+pub fn parse_kdl_text(text: &str, file: u32) -> Result<KdlDocument, InputErrors> {
     precheck(text, file)?;
     // The fast reader covers what profiles and packs are written in; anything else, and every
     // error, goes through the kdl crate.

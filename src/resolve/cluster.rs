@@ -91,10 +91,7 @@ pub fn build(c: &Located<ClusterProfile>, packs: &PackSet) -> Result<ClusterPlan
         );
     }
     let model = kafka_model::model(&p.kafka.version);
-    let kafka_pack = packs
-        .packs
-        .iter()
-        .find(|k| k.name == format!("kafka-{}", p.kafka.version));
+    let kafka_pack = packs.named(&format!("kafka-{}", p.kafka.version));
     if let Some(k) = kafka_pack {
         plan.set_fact(
             "kafka-pack",

@@ -30,10 +30,50 @@ use crate::profile::validate::did_you_mean;
 use crate::profile::{JobProfile, OverrideTarget, Profiles};
 use crate::units::human_size;
 
+/// Parse the Kafka models and Flink option catalogues the profiles will need, side by side: each
+/// is parsed on first use, and a small build would otherwise parse them one after another on
+/// its critical path.
+fn warm_models(profiles: &Profiles) {
+    use rayon::prelude::*;
+    let mut kafka: Vec<&str> = profiles
+        .clusters
+        .iter()
+        .map(|c| c.value.kafka.version.as_str())
+        .collect();
+    kafka.sort_unstable();
+    kafka.dedup();
+    let mut flink: Vec<&str> = profiles
+        .jobs
+        .iter()
+        .filter(|j| {
+            j.value
+                .overrides
+                .iter()
+                .any(|o| o.target == OverrideTarget::Flink)
+        })
+        .map(|j| j.value.flink.version.as_str())
+        .collect();
+    flink.sort_unstable();
+    flink.dedup();
+    let work: Vec<(bool, &str)> = kafka
+        .into_iter()
+        .map(|v| (true, v))
+        .chain(flink.into_iter().map(|v| (false, v)))
+        .collect();
+    work.par_iter().for_each(|(is_kafka, v)| {
+        if *is_kafka {
+            let _ = crate::policy::kafka_model::model(v);
+        } else {
+            let _ = crate::policy::flink_options::catalog(v);
+        }
+    });
+}
+
 pub fn resolve(profiles: &Profiles, packs: &PackSet) -> Result<Plan, InputErrors> {
     use rayon::prelude::*;
     let mut errors = vec![];
     duplicates(profiles, &mut errors);
+    warm_models(profiles);
     let mut plan = Plan::default();
     for c in &profiles.clusters {
         match cluster::build(c, packs) {
@@ -93,9 +133,11 @@ pub fn resolve(profiles: &Profiles, packs: &PackSet) -> Result<Plan, InputErrors
             .get(c.name.as_str())
             .map_or(&[][..], Vec::as_slice);
         cluster::reconcile(c, jobs);
-        if let Some(k) = packs.packs.iter().find(|k| {
-            Some(format!("{}@{}", k.name, k.version).as_str()) == c.fact_str("kafka-pack")
-        }) {
+        if let Some(k) = c
+            .fact_str("kafka-pack")
+            .and_then(|f| f.split_once('@'))
+            .and_then(|(name, version)| packs.named(name).filter(|k| k.version == version))
+        {
             used.insert(k.name.clone(), pack_use(k));
         }
     }
