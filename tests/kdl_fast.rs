@@ -145,6 +145,31 @@ fn edge_cases() {
             "expected the crate to decide {t:?}"
         );
     }
+    // The crate reads each digit group of a number (integer part, fraction, exponent) as an
+    // i128 and rejects the number if one overflows: the fast reader leaves groups of 39 digits
+    // or more to it (fuzz finding of the `kdl` target: 40 fraction digits, accepted here and
+    // rejected there). 38 digits always fit.
+    let (d38, d39) = ("1".repeat(38), "1".repeat(39));
+    for t in [
+        format!("p{{c 3.{d39}1}}"),
+        format!("a 3.{d39}"),
+        format!("a {d39}"),
+        format!("a -{d39}.5"),
+        format!("a 1.5e{d39}"),
+        "a -170141183460469231731687303715884105728".to_string(),
+    ] {
+        assert!(
+            flinkgen::profile::kdl_fast::parse(&t).is_none(),
+            "expected the crate to decide {t:?}"
+        );
+    }
+    for t in [
+        format!("a 3.{d38} -{d38}"),
+        format!("a 1_{}.5", "1".repeat(37)),
+        format!("a {d38}e3"),
+    ] {
+        assert!(agree(&t), "expected the fast path for {t:?}");
+    }
 }
 
 /// Documents built from the subset's pieces, with random spacing and comments, plus a few
