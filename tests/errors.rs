@@ -241,6 +241,12 @@ fn cases() -> Vec<(&'static str, String)> {
             ),
         ),
         ("empty-file", String::new()),
+        // The kdl crate's v1 parser panics on this (fuzz finding): flinkgen no longer asks it.
+        ("kdl-truncated-annotation", "(null".to_string()),
+        (
+            "kdl-v1-raw-string",
+            replace("environment \"prod\"", "environment r\"prod\""),
+        ),
     ]
 }
 
