@@ -237,25 +237,6 @@ fn fresh_dir(p: &Path) -> PathBuf {
     p.to_path_buf()
 }
 
-/// Every `*.kdl` below `path`, sorted (as `flinkgen build` reads a directory).
-fn kdl_files(path: &Path, out: &mut Vec<PathBuf>) {
-    if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() || p.extension().is_some_and(|e| e == "kdl") {
-                kdl_files(&p, out);
-            }
-        }
-    } else {
-        out.push(path.to_path_buf());
-    }
-}
-
 fn options(inputs: &[&Path], policies: Option<&Path>) -> Options {
     Options {
         inputs: inputs.iter().map(|p| p.to_path_buf()).collect(),
@@ -308,6 +289,27 @@ struct StageTimes {
     emit: Vec<f64>,
 }
 
+impl StageTimes {
+    /// One row per stage: `{id}.stage.{stage}`, per job when the build had more than one.
+    fn report(&self, rep: &mut Report, id: &str, what: &str, jobs: usize) {
+        for (stage, v) in [
+            ("load", &self.load),
+            ("resolve", &self.resolve),
+            ("check", &self.check),
+            ("render", &self.render),
+            ("emit", &self.emit),
+        ] {
+            let per = if jobs > 1 { ", per job" } else { "" };
+            rep.add(
+                &format!("{id}.stage.{stage}"),
+                &format!("  stage {stage} ({what}){per}"),
+                "ms",
+                &per_job(v, jobs),
+            );
+        }
+    }
+}
+
 /// One build, stage by stage, as `app::build` runs it (times in ms).
 fn stages_once(inputs: &[&Path], out: &Path, t: &mut StageTimes) -> usize {
     let t0 = Instant::now();
@@ -315,7 +317,7 @@ fn stages_once(inputs: &[&Path], out: &Path, t: &mut StageTimes) -> usize {
     let packs = PackSet::load(&mut sources, &[]).unwrap_or_else(|_| panic!("built-in packs"));
     let mut files = vec![];
     for i in inputs {
-        kdl_files(i, &mut files);
+        app::kdl_files(i, &mut files).unwrap_or_else(|d| panic!("{}", d.message));
     }
     let mut profiles = Profiles::default();
     let mut manifest_inputs = vec![];
@@ -508,20 +510,7 @@ fn bench_single(cfg: &Config, rep: &mut Report) {
     for _ in 0..n {
         stages_once(&[&input], &unused_dir(cfg, "single-stages"), &mut t);
     }
-    for (id, v) in [
-        ("load", &t.load),
-        ("resolve", &t.resolve),
-        ("check", &t.check),
-        ("render", &t.render),
-        ("emit", &t.emit),
-    ] {
-        rep.add(
-            &format!("single.stage.{id}"),
-            &format!("  stage {id} (1 profile)"),
-            "ms",
-            v,
-        );
-    }
+    t.report(rep, "single", "1 profile", 1);
 
     eprintln!("(b) one profile as a whole process: {}", cfg.bin.display());
     let n = cfg.reps(60, 10);
@@ -616,20 +605,7 @@ fn bench_fleet_in_process(cfg: &Config, rep: &mut Report, f: &Fleet) {
     for _ in 0..n {
         stages_once(&[&f.dir], &unused_dir(cfg, "fleet-stages"), &mut t);
     }
-    for (id, v) in [
-        ("load", &t.load),
-        ("resolve", &t.resolve),
-        ("check", &t.check),
-        ("render", &t.render),
-        ("emit", &t.emit),
-    ] {
-        rep.add(
-            &format!("fleet{jobs}.stage.{id}"),
-            &format!("  stage {id} ({jobs} jobs), per job"),
-            "ms",
-            &per_job(v, jobs),
-        );
-    }
+    t.report(rep, &format!("fleet{jobs}"), &format!("{jobs} jobs"), jobs);
 }
 
 fn bench_fleet_process(cfg: &Config, rep: &mut Report, f: &Fleet, reps: usize) {

@@ -112,7 +112,7 @@ pub struct Compiled {
     pub inputs: Vec<ManifestInput>,
 }
 
-pub(crate) fn kdl_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
+pub fn kdl_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
     let meta = std::fs::metadata(path).map_err(|e| {
         Diagnostic::error(format!("cannot read {}: {e}", path.display()))
             .with_help("pass profile files (*.kdl) or directories that hold them")

@@ -55,18 +55,18 @@ fn warm_models(profiles: &Profiles) {
         .collect();
     flink.sort_unstable();
     flink.dedup();
-    let work: Vec<(bool, &str)> = kafka
-        .into_iter()
-        .map(|v| (true, v))
-        .chain(flink.into_iter().map(|v| (false, v)))
-        .collect();
-    work.par_iter().for_each(|(is_kafka, v)| {
-        if *is_kafka {
-            let _ = crate::policy::kafka_model::model(v);
-        } else {
-            let _ = crate::policy::flink_options::catalog(v);
-        }
-    });
+    rayon::join(
+        || {
+            kafka.par_iter().for_each(|v| {
+                let _ = crate::policy::kafka_model::model(v);
+            })
+        },
+        || {
+            flink.par_iter().for_each(|v| {
+                let _ = crate::policy::flink_options::catalog(v);
+            })
+        },
+    );
 }
 
 pub fn resolve(profiles: &Profiles, packs: &PackSet) -> Result<Plan, InputErrors> {
