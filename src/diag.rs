@@ -4,8 +4,9 @@
 //! input errors, findings and `explain` can point at the exact text, even across files.
 
 use std::fmt;
+use std::sync::OnceLock;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteSpanContents, SourceSpan};
 use serde::Serialize;
 
 /// One file that was read: a profile, a policy pack, a template.
@@ -13,6 +14,123 @@ use serde::Serialize;
 pub struct SourceFile {
     pub name: String,
     pub text: String,
+    /// Built on first use: a file with thousands of findings must not have its newlines and
+    /// characters counted from the top once per finding.
+    positions: OnceLock<Positions>,
+}
+
+/// Where lines start, and how many characters precede each block of bytes, so that a line and
+/// column are found in time independent of the file's size (and of a 4 MB single-line file).
+#[derive(Debug, Clone)]
+struct Positions {
+    line_starts: Vec<usize>,
+    /// Characters and UTF-16 code units before byte `k * BLOCK`.
+    before_block: Vec<Units>,
+}
+
+/// Text measured as people's editors count columns: characters, and UTF-16 code units (SARIF).
+#[derive(Debug, Clone, Copy, Default)]
+struct Units {
+    chars: usize,
+    utf16: usize,
+}
+
+impl Units {
+    fn of(bytes: &[u8]) -> Self {
+        // A character starts at every byte that is not a UTF-8 continuation byte; one of four
+        // bytes (lead byte 0xF0 and up) lies outside the BMP and takes two UTF-16 units.
+        let chars = bytes.iter().filter(|&&b| (b as i8) >= -0x40).count();
+        let astral = bytes.iter().filter(|&&b| b >= 0xF0).count();
+        Units {
+            chars,
+            utf16: chars + astral,
+        }
+    }
+    fn plus(self, other: Units) -> Units {
+        Units {
+            chars: self.chars + other.chars,
+            utf16: self.utf16 + other.utf16,
+        }
+    }
+}
+
+impl Positions {
+    const BLOCK: usize = 4096;
+
+    fn of(text: &str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let mut before_block = vec![Units::default()];
+        let mut total = Units::default();
+        for block in text.as_bytes().chunks(Self::BLOCK) {
+            total = total.plus(Units::of(block));
+            before_block.push(total);
+        }
+        Positions {
+            line_starts,
+            before_block,
+        }
+    }
+
+    fn before(&self, text: &str, offset: usize) -> Units {
+        let block = offset / Self::BLOCK;
+        let from = block * Self::BLOCK;
+        let rest = text
+            .as_bytes()
+            .get(from..offset)
+            .map_or_else(Units::default, Units::of);
+        self.before_block
+            .get(block)
+            .copied()
+            .unwrap_or_default()
+            .plus(rest)
+    }
+}
+
+impl SourceFile {
+    fn positions(&self) -> &Positions {
+        self.positions.get_or_init(|| Positions::of(&self.text))
+    }
+    fn line_starts(&self) -> &[usize] {
+        &self.positions().line_starts
+    }
+    /// The 0-based line a byte offset is on.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.line_starts()
+            .partition_point(|&start| start <= offset)
+            .saturating_sub(1)
+    }
+    /// The byte range of 0-based lines `first..=last`, newline of the last included.
+    fn lines_range(&self, first: usize, last: usize) -> std::ops::Range<usize> {
+        let starts = self.line_starts();
+        let start = starts.get(first).copied().unwrap_or(self.text.len());
+        let end = starts.get(last + 1).copied().unwrap_or(self.text.len());
+        start..end.max(start)
+    }
+    /// 1-based line of a byte offset, and the 0-based column measured in `Units` of the line.
+    fn line_and_units(&self, offset: usize) -> (usize, Units) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_of(offset);
+        let start = self.line_starts().get(line).copied().unwrap_or(0);
+        let p = self.positions();
+        let (at, from) = (p.before(&self.text, offset), p.before(&self.text, start));
+        let column = Units {
+            chars: at.chars - from.chars,
+            utf16: at.utf16 - from.utf16,
+        };
+        (line + 1, column)
+    }
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let (line, column) = self.line_and_units(offset);
+        (line, column.chars + 1)
+    }
+    /// 1-based line and column in UTF-16 code units, as SARIF counts them.
+    pub fn line_col_utf16(&self, offset: usize) -> (usize, usize) {
+        let (line, column) = self.line_and_units(offset);
+        (line, column.utf16 + 1)
+    }
 }
 
 /// All files read in one run, addressed by index.
@@ -26,6 +144,7 @@ impl Sources {
         self.files.push(SourceFile {
             name: name.into(),
             text: text.into(),
+            positions: OnceLock::new(),
         });
         (self.files.len() - 1) as u32
     }
@@ -45,14 +164,14 @@ impl Sources {
         let end = (start + span.len as usize).min(f.text.len());
         if f.text.is_char_boundary(start) && f.text.is_char_boundary(end) {
             f.text.replace_range(start..end, &"*".repeat(end - start));
+            // A masked newline joins two lines.
+            f.positions = OnceLock::new();
         }
     }
     /// `file:line:col` of a span, for one-line output.
     pub fn location(&self, span: Span) -> String {
         let f = self.get(span.file);
-        let before = &f.text[..(span.offset as usize).min(f.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let (line, col) = f.line_col(span.offset as usize);
         format!("{}:{line}:{col}", f.name)
     }
     /// The text a span covers.
@@ -145,6 +264,20 @@ impl Diagnostic {
     }
 }
 
+/// Input errors reported for one job or cluster before the rest are summed up in one line:
+/// enough to act on, and a hostile file with a hundred thousand mistakes stays cheap to report.
+pub const ERRORS_PER_UNIT: usize = 100;
+
+/// The error that ends a list cut at [`ERRORS_PER_UNIT`]: `rest` more `what` (plural) were not
+/// checked, from `span` on.
+pub fn not_checked(rest: usize, what: &str, span: Span) -> Diagnostic {
+    Diagnostic::error(format!(
+        "{rest} more {what} were not checked after {ERRORS_PER_UNIT} errors"
+    ))
+    .with_label(span, "from here on")
+    .with_help("fix the errors above and run again")
+}
+
 /// A set of input errors: the run cannot go on (exit 2).
 #[derive(Debug, Clone, Default)]
 pub struct InputErrors(pub Vec<Diagnostic>);
@@ -168,9 +301,136 @@ struct MietteView {
     code: Option<String>,
     severity: miette::Severity,
     help: Option<String>,
-    source: Option<NamedSource<String>>,
+    source: Option<Excerpt>,
     labels: Vec<LabeledSpan>,
     related: Vec<MietteView>,
+}
+
+/// The lines of a file around a group of labels, for miette. Handing miette the whole file would
+/// copy it and scan it from the top once per diagnostic: quadratic on a large file with many
+/// findings. A long line is cut to a window around its labels, marked with `…`.
+#[derive(Debug)]
+struct Excerpt {
+    name: String,
+    text: String,
+    /// The file offset that `text`'s byte 0 stands for (a window's `…` sits before it).
+    offset: usize,
+    /// 0-based line of `text`'s first line, and the file column (in bytes, as miette counts)
+    /// at which it starts: 0 unless the excerpt is a window into a long line.
+    line: usize,
+    column: usize,
+}
+
+impl Excerpt {
+    /// Lines this many either side of the labels: more than miette shows as context.
+    const CONTEXT_LINES: usize = 3;
+    /// Longer excerpts of a single line are cut to a window this wide around the labels.
+    const LONG_LINE: usize = 512;
+    const WINDOW_MARGIN: usize = 120;
+    const ELLIPSIS: &str = "…";
+
+    fn around(file: &SourceFile, labels: &[Label]) -> Self {
+        let start = labels
+            .iter()
+            .map(|l| l.span.offset as usize)
+            .min()
+            .unwrap_or(0);
+        let end = labels
+            .iter()
+            .map(|l| l.span.offset as usize + l.span.len as usize)
+            .max()
+            .unwrap_or(0)
+            .min(file.text.len());
+        let (first, last) = (file.line_of(start), file.line_of(end));
+        let line = file.lines_range(first, first);
+        if first == last && line.len() > Self::LONG_LINE {
+            return Self::window(file, first, line, start..end);
+        }
+        let first = first.saturating_sub(Self::CONTEXT_LINES);
+        let range = file.lines_range(first, last + Self::CONTEXT_LINES);
+        Excerpt {
+            name: file.name.clone(),
+            text: file.text.get(range.clone()).unwrap_or("").to_string(),
+            offset: range.start,
+            line: first,
+            column: 0,
+        }
+    }
+
+    /// A window of one long line around `labels`, with `…` where it is cut.
+    fn window(
+        file: &SourceFile,
+        line_no: usize,
+        line: std::ops::Range<usize>,
+        labels: std::ops::Range<usize>,
+    ) -> Self {
+        let text = &file.text;
+        // Cut the start only where the `…` fits in what is cut, so that it can stand for
+        // file bytes before the window (offsets and columns stay those of the file).
+        let mut from = labels.start.saturating_sub(Self::WINDOW_MARGIN);
+        if from < line.start + Self::ELLIPSIS.len() {
+            from = line.start;
+        }
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
+        let mut to = (labels.end + Self::WINDOW_MARGIN).min(line.end);
+        while !text.is_char_boundary(to) {
+            to += 1;
+        }
+        let mut excerpt = String::new();
+        let mut offset = from;
+        let mut column = from - line.start;
+        if from > line.start {
+            excerpt.push_str(Self::ELLIPSIS);
+            offset -= Self::ELLIPSIS.len();
+            column -= Self::ELLIPSIS.len();
+        }
+        excerpt.push_str(text.get(from..to).unwrap_or(""));
+        if to < line.end {
+            excerpt.push_str(Self::ELLIPSIS);
+        }
+        Excerpt {
+            name: file.name.clone(),
+            text: excerpt,
+            offset,
+            line: line_no,
+            column,
+        }
+    }
+}
+
+impl miette::SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let local = SourceSpan::new(span.offset().saturating_sub(self.offset).into(), span.len());
+        let inner =
+            self.text
+                .as_str()
+                .read_span(&local, context_lines_before, context_lines_after)?;
+        let found = SourceSpan::new(
+            (inner.span().offset() + self.offset).into(),
+            inner.span().len(),
+        );
+        // Only the excerpt's first line can start after the file line does.
+        let column = if inner.line() == 0 {
+            inner.column() + self.column
+        } else {
+            inner.column()
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            found,
+            inner.line() + self.line,
+            column,
+            inner.line_count(),
+        )))
+    }
 }
 
 impl fmt::Display for MietteView {
@@ -226,8 +486,8 @@ fn snippets(d: &Diagnostic, sources: &Sources) -> Vec<Vec<Label>> {
     }
     let mut out = vec![];
     for f in files {
-        let text = &sources.get(f).text;
-        let line = |off: u32| text[..(off as usize).min(text.len())].matches('\n').count();
+        let file = sources.get(f);
+        let line = |off: u32| file.line_of(off as usize);
         let mut labels: Vec<Label> = d
             .labels
             .iter()
@@ -258,7 +518,7 @@ fn view(d: &Diagnostic, sources: &Sources) -> MietteView {
         Severity::Warning => miette::Severity::Warning,
         Severity::Info => miette::Severity::Advice,
     };
-    let in_group = |group: &[Label]| -> (Option<NamedSource<String>>, Vec<LabeledSpan>) {
+    let in_group = |group: &[Label]| -> (Option<Excerpt>, Vec<LabeledSpan>) {
         let Some(first) = group.first() else {
             return (None, vec![]);
         };
@@ -273,10 +533,7 @@ fn view(d: &Diagnostic, sources: &Sources) -> MietteView {
                 )
             })
             .collect();
-        (
-            Some(NamedSource::new(f.name.clone(), f.text.clone())),
-            labels,
-        )
+        (Some(Excerpt::around(f, group)), labels)
     };
     let groups = snippets(d, sources);
     let (source, labels) = groups.first().map_or((None, vec![]), |g| in_group(g));
@@ -309,14 +566,7 @@ fn view(d: &Diagnostic, sources: &Sources) -> MietteView {
 
 /// Render diagnostics for people. `color` follows NO_COLOR and whether stderr is a terminal.
 pub fn render_human(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
-        .with_links(false);
+    let handler = handler(color);
     let mut out = String::new();
     for d in diags {
         let v = view(d, sources);
@@ -328,12 +578,21 @@ pub fn render_human(diags: &[Diagnostic], sources: &Sources, color: bool) -> Str
     out
 }
 
+fn handler(color: bool) -> GraphicalReportHandler {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false)
+}
+
 /// A span as JSON for machines: file, line, column, byte range.
 pub fn span_json(span: Span, sources: &Sources) -> serde_json::Value {
     let f = sources.get(span.file);
-    let before = &f.text[..(span.offset as usize).min(f.text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let (line, column) = f.line_col(span.offset as usize);
     serde_json::json!({
         "file": f.name,
         "line": line,
@@ -362,4 +621,148 @@ pub fn render_json(diags: &[Diagnostic], sources: &Sources) -> serde_json::Value
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(text: &str) -> (Sources, u32) {
+        let mut s = Sources::default();
+        let id = s.add("f.txt", text);
+        (s, id)
+    }
+
+    /// Line and columns counted from the top, the way the index must agree with.
+    fn counted(text: &str, offset: usize) -> (usize, usize, usize) {
+        let before = &text[..offset];
+        let start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = &text[start..offset];
+        (
+            before.matches('\n').count() + 1,
+            col.chars().count() + 1,
+            col.encode_utf16().count() + 1,
+        )
+    }
+
+    #[test]
+    fn columns_count_characters_and_utf16_code_units() {
+        // "é" is one character and one UTF-16 unit (2 bytes), "𝄞" one character and two units.
+        let (s, id) = sources("ab\né𝄞x");
+        let f = s.get(id);
+        let x = f.text.find('x').unwrap_or(0);
+        assert_eq!(f.line_col(x), (2, 3));
+        assert_eq!(f.line_col_utf16(x), (2, 4));
+        assert_eq!(f.line_col_utf16(0), (1, 1));
+        assert_eq!(f.line_col_utf16(f.text.len()), (2, 5));
+    }
+
+    #[test]
+    fn the_position_index_agrees_with_counting_from_the_top() {
+        // Multi-byte characters straddle the index's 4 KiB blocks; lines both short and long.
+        let mut text = String::new();
+        for i in 0..3000 {
+            text.push_str(["a", "é", "𝄞", "中", "b"][i % 5]);
+            if i % 7 == 0 || i % 1000 == 999 {
+                text.push('\n');
+            }
+        }
+        text.push_str(&"z𝄞".repeat(5000));
+        let (s, id) = sources(&text);
+        let f = s.get(id);
+        for (offset, _) in text.char_indices().step_by(7).chain([(text.len(), ' ')]) {
+            let (line, chars, utf16) = counted(&text, offset);
+            assert_eq!(f.line_col(offset), (line, chars), "at {offset}");
+            assert_eq!(f.line_col_utf16(offset), (line, utf16), "at {offset}");
+        }
+    }
+
+    #[test]
+    fn redacting_a_newline_moves_the_lines_after_it() {
+        let mut s = Sources::default();
+        let id = s.add("f.txt", "a\nb\nc");
+        assert_eq!(s.location(Span::new(id, 4, 1)), "f.txt:3:1");
+        s.redact(Span::new(id, 1, 1));
+        assert_eq!(s.location(Span::new(id, 4, 1)), "f.txt:2:1");
+    }
+
+    /// Render one diagnostic with miette seeing the whole file: how excerpts must look.
+    fn rendered_from_whole_file(d: &Diagnostic, sources: &Sources) -> String {
+        let mut v = view(d, sources);
+        let whole = |e: Option<Excerpt>| {
+            e.map(|e| {
+                let f = sources
+                    .files()
+                    .iter()
+                    .find(|f| f.name == e.name)
+                    .map_or_else(String::new, |f| f.text.clone());
+                Excerpt {
+                    name: e.name,
+                    text: f,
+                    offset: 0,
+                    line: 0,
+                    column: 0,
+                }
+            })
+        };
+        v.source = whole(v.source.take());
+        for r in &mut v.related {
+            r.source = whole(r.source.take());
+        }
+        let mut out = String::new();
+        let _ = handler(false).render_report(&mut out, &v);
+        out.push('\n');
+        out
+    }
+
+    #[test]
+    fn excerpts_render_exactly_as_the_whole_file_would() {
+        let text: String = (1..=40)
+            .map(|i| format!("line {i} = value {i}\n"))
+            .collect();
+        let (s, id) = sources(&text);
+        let at = |line: usize| {
+            text.match_indices('\n')
+                .nth(line.saturating_sub(2))
+                .map_or(0, |(i, _)| i + 1)
+        };
+        let cases = [
+            vec![(at(1), 4)],
+            vec![(at(2), 4), (at(3) + 7, 5)],
+            vec![(at(20), 4), (at(30), 4)],
+            vec![(at(40), 4)],
+            vec![(text.len(), 0)],
+            vec![(at(10), at(14) - at(10))],
+        ];
+        for labels in cases {
+            let mut d = Diagnostic::error("bad");
+            for (offset, len) in labels {
+                d = d.with_label(Span::new(id, offset, len), "here");
+            }
+            assert_eq!(
+                render_human(std::slice::from_ref(&d), &s, false),
+                rendered_from_whole_file(&d, &s),
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_line_is_shown_as_a_window_around_the_label() {
+        let text = format!(
+            "first\n{}needle{}\nlast\n",
+            "x".repeat(100_000),
+            "y".repeat(100_000)
+        );
+        let (s, id) = sources(&text);
+        let at = text.find("needle").unwrap_or(0);
+        let d = Diagnostic::error("bad").with_label(Span::new(id, at, 6), "here");
+        let out = render_human(&[d], &s, false);
+        assert!(out.contains("[f.txt:2:100001]"), "{out}");
+        assert!(
+            out.contains("…xxx") && out.contains("needleyyy") && out.contains("y…"),
+            "{out}"
+        );
+        let widest = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(widest < 2 * Excerpt::LONG_LINE, "{widest}: {out}");
+    }
 }

@@ -86,26 +86,13 @@ fn artifact_location(name: &str) -> Value {
     json!({"uri": encode_path(&name.replace('\\', "/"))})
 }
 
-/// 1-based line and UTF-16 column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let col = text[line_start..offset].encode_utf16().count() + 1;
-    (line, col)
-}
-
 /// The SARIF region of a span.
 pub fn region(span: Span, sources: &Sources) -> Value {
-    let text = &sources.get(span.file).text;
+    let file = sources.get(span.file);
     let start = span.offset as usize;
     let end = start.saturating_add(span.len as usize);
-    let (sl, sc) = line_col(text, start);
-    let (el, ec) = line_col(text, end);
+    let (sl, sc) = file.line_col_utf16(start);
+    let (el, ec) = file.line_col_utf16(end);
     let mut r = json!({
         "startLine": sl,
         "startColumn": sc,
@@ -265,16 +252,6 @@ pub fn render_text(diags: &[Diagnostic], sources: &Sources) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn columns_count_utf16_code_units() {
-        // "é" is one UTF-16 unit (2 bytes), "𝄞" is two units (4 bytes).
-        let text = "ab\né𝄞x";
-        let x = text.find('x').unwrap_or(0);
-        assert_eq!(line_col(text, x), (2, 4));
-        assert_eq!(line_col(text, 0), (1, 1));
-        assert_eq!(line_col(text, text.len()), (2, 5));
-    }
 
     #[test]
     fn uris_are_relative_and_encoded() {

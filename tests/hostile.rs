@@ -427,6 +427,163 @@ fn a_hundred_thousand_nodes_are_handled() {
     assert!(!r.stderr.contains("panicked"));
 }
 
+/// Many mistakes in one file: each unknown key is compared with every option of the release for
+/// a "did you mean". A profile stops after 100 override errors (naming how many it did not check);
+/// the first ones still get their suggestion.
+#[test]
+fn a_profile_with_sixty_thousand_unknown_overrides_stops_after_a_hundred_errors() {
+    let base = std::fs::read_to_string(common::root().join("examples/legacy-audit.kdl"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let many: String = (0..60_000)
+        .map(|i| {
+            format!("    override \"flink\" \"execution.checkpointing.interval{i:05}\" \"1 min\"\n")
+        })
+        .collect();
+    let text = base.replacen(
+        "    override \"flink\" \"execution.checkpointing.timeout\" \"5 min\"\n",
+        &many,
+        1,
+    );
+    assert!(text.len() < 4 * 1024 * 1024 && text.contains("interval59999"));
+    let (dir, path) = common::profile(&text);
+    let r = build(&common::options(&[&path]), &dir.path().join("out"), false);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(
+        r.stderr
+            .matches("is not a Flink 1.18 configuration option")
+            .count(),
+        100
+    );
+    assert_eq!(
+        r.stderr
+            .matches("did you mean `execution.checkpointing.interval`?")
+            .count(),
+        100,
+        "{}",
+        head(&r.stderr)
+    );
+    // 59 900 Flink overrides and the example's Kubernetes one are checked in the same pass.
+    assert!(
+        r.stderr
+            .contains("59901 more overrides of this job were not checked after 100 errors"),
+        "{}",
+        tail(&r.stderr)
+    );
+    assert!(!dir.path().join("out").exists());
+}
+
+/// The start of a long report, for an assertion message.
+fn head(s: &str) -> String {
+    s.chars().take(1500).collect()
+}
+
+/// The end of a long report, for an assertion message.
+fn tail(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    chars[chars.len().saturating_sub(1500)..].iter().collect()
+}
+
+/// The same bound for unknown nodes (schema errors) and unknown broker settings.
+#[test]
+fn ninety_thousand_unknown_nodes_or_broker_keys_report_the_first_hundred() {
+    let base = std::fs::read_to_string(common::root().join("examples/legacy-audit.kdl"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let nodes: String = (0..90_000)
+        .map(|i| format!("    checkpoint{i:05} \"1 min\"\n"))
+        .collect();
+    let brokers: String = (0..90_000)
+        .map(|i| format!("    broker \"log.retention.hourz{i:05}\" \"1\"\n"))
+        .collect();
+    let cases = [
+        (
+            base.replacen("    environment", &format!("{nodes}    environment"), 1),
+            "unknown node or property `checkpoint",
+            "more errors in this `job` are not shown after the first 100",
+        ),
+        (
+            base.replacen(
+                "cluster \"legacy\" {\n",
+                &format!("cluster \"legacy\" {{\n{brokers}"),
+                1,
+            ),
+            "is not a Kafka 3.6 broker config",
+            "more broker settings were not checked after 100 errors",
+        ),
+    ];
+    for (text, each, summary) in cases {
+        assert!(text.len() < 4 * 1024 * 1024);
+        let (dir, path) = common::profile(&text);
+        let r = build(&common::options(&[&path]), &dir.path().join("out"), false);
+        assert_eq!(r.code, 2);
+        assert_eq!(r.stderr.matches(each).count(), 100, "{each}");
+        assert!(r.stderr.contains(summary), "{}", tail(&r.stderr));
+    }
+}
+
+/// lint reports every unknown key of a hostile file, in time linear in its size: suggestions for
+/// the first hundred findings of a unit only, and a single long line shown as a window.
+#[test]
+fn lint_reports_a_hundred_thousand_unknown_keys_without_slowing_down() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let keys: Vec<String> = (0..90_000)
+        .map(|i| format!("execution.checkpointing.interval{i:05}"))
+        .collect();
+    // Legacy flink-conf.yaml, one key per line.
+    let legacy = dir.path().join("legacy");
+    std::fs::create_dir(&legacy).unwrap_or_else(|e| panic!("{e}"));
+    let text: String = keys.iter().map(|k| format!("{k}: 1 min\n")).collect();
+    std::fs::write(legacy.join("flink-conf.yaml"), &text).unwrap_or_else(|e| panic!("{e}"));
+    // Standard config.yaml, every key on one 3.6 MB line.
+    let flow = dir.path().join("flow");
+    std::fs::create_dir(&flow).unwrap_or_else(|e| panic!("{e}"));
+    let text = format!(
+        "{{{}}}\n",
+        keys.iter()
+            .map(|k| format!("{k}: 1 min"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    std::fs::write(flow.join("config.yaml"), &text).unwrap_or_else(|e| panic!("{e}"));
+    for d in [&legacy, &flow] {
+        let mut opts = common::options(&[d]);
+        opts.policies = vec![];
+        let r = flinkgen::app::lint_cmd(&opts, &[]);
+        let unknown = r.stderr.matches("is not a setting Flink").count();
+        assert_eq!(unknown, 90_000, "{}", head(&r.stderr));
+        let suggested = r
+            .stderr
+            .matches("did you mean `execution.checkpointing.interval`?")
+            .count();
+        assert!((1..=100).contains(&suggested), "{suggested}");
+        // The last key's header carries its real position.
+        let last = text
+            .find("interval89999")
+            .map_or(0, |i| i - "execution.checkpointing.".len());
+        let (line, col) = if d == &flow {
+            (1, last + 1)
+        } else {
+            (90_000, 1)
+        };
+        let header = format!(
+            "{}:{line}:{col}]",
+            d.join(if d == &flow {
+                "config.yaml"
+            } else {
+                "flink-conf.yaml"
+            })
+            .display()
+        );
+        assert!(r.stderr.contains(&header), "{header}");
+        let widest = r
+            .stderr
+            .lines()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0);
+        assert!(widest < 1024, "a line of {widest} characters");
+    }
+}
+
 /// Credentials: refused literals are never printed by any command, in any format; accepted
 /// references are all that reaches the outputs.
 #[test]

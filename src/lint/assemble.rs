@@ -13,6 +13,7 @@ use crate::plan::{ClusterPlan, DocKind, Document, Input, JobPlan, Origin, Plan, 
 use crate::policy::PackSet;
 use crate::policy::flink_options::{self, Lookup, PLUGIN_PREFIXES};
 use crate::policy::kafka_model;
+use crate::profile::validate::SUGGESTION_LIMIT;
 use crate::resolve::policy::{Params, threshold_facts};
 use crate::units;
 
@@ -371,6 +372,7 @@ fn cluster_plan(
                 s,
                 &format!("Kafka {version} brokers know"),
                 m.broker.keys().map(String::as_str),
+                notes.len(),
             ));
         }
         cp.current.set(
@@ -427,7 +429,14 @@ fn assumed(what: &str, value: &str) -> Origin {
     }
 }
 
-fn unknown_key<'a>(s: &Kv, what: &str, known: impl IntoIterator<Item = &'a str>) -> Diagnostic {
+/// The note for a key the product does not know; `earlier` notes of the same unit decide whether
+/// it still gets a "did you mean" ([`SUGGESTION_LIMIT`]).
+fn unknown_key<'a>(
+    s: &Kv,
+    what: &str,
+    known: impl IntoIterator<Item = &'a str>,
+    earlier: usize,
+) -> Diagnostic {
     let mut d = Diagnostic {
         severity: crate::diag::Severity::Warning,
         code: None,
@@ -436,7 +445,10 @@ fn unknown_key<'a>(s: &Kv, what: &str, known: impl IntoIterator<Item = &'a str>)
         help: None,
     }
     .with_label(s.key_span, "unknown key");
-    if let Some(m) = crate::profile::validate::did_you_mean(&s.key, known) {
+    let suggestion = (earlier < SUGGESTION_LIMIT)
+        .then(|| crate::profile::validate::did_you_mean(&s.key, known))
+        .flatten();
+    if let Some(m) = suggestion {
         d = d.with_help(format!("did you mean `{m}`?"));
     } else {
         d = d.with_help("remove it, or check the spelling against the product's documentation");
@@ -538,6 +550,7 @@ fn job_plan(
                         s,
                         &format!("Flink {catalog_version} knows"),
                         c.keys(),
+                        notes.len(),
                     ));
                 }
                 (s.key.clone(), String::new())
@@ -989,5 +1002,10 @@ fn client_key_note(
     if known.contains_key(&p.key) || p.key.starts_with("config.providers") {
         return;
     }
-    notes.push(unknown_key(p, what, known.keys().map(String::as_str)));
+    notes.push(unknown_key(
+        p,
+        what,
+        known.keys().map(String::as_str),
+        notes.len(),
+    ));
 }

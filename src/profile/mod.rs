@@ -18,7 +18,7 @@ pub use kdl_json::SpanMap;
 use kdl_json::{Converter, SchemaNav};
 pub use types::*;
 
-use crate::diag::{Diagnostic, InputErrors, Sources, Span};
+use crate::diag::{Diagnostic, ERRORS_PER_UNIT, InputErrors, Sources, Span};
 
 /// A profile together with the spans of its values.
 #[derive(Debug, Clone)]
@@ -449,9 +449,16 @@ pub fn load_file(sources: &Sources, file: u32, into: &mut Profiles) -> Result<()
         let nav = SchemaNav { root: schema };
         let mut conv = Converter::new(file, nav);
         let json = conv.node(node, Some(schema), "");
-        // Report conversion and schema errors together, but only one error per place.
+        // Report conversion and schema errors together, but only one error per place, and
+        // at most ERRORS_PER_UNIT of them (each new one is compared with those kept).
         let mut node_errors = std::mem::take(&mut conv.errors);
+        let mut more = node_errors.len() > ERRORS_PER_UNIT;
+        node_errors.truncate(ERRORS_PER_UNIT);
         for e in validate::validate(validator, nav, schema, &json, &conv.spans, head, kind) {
+            if node_errors.len() == ERRORS_PER_UNIT {
+                more = true;
+                break;
+            }
             let overlaps = |a: Span, b: Span| {
                 a.file == b.file
                     && a.offset < b.offset + b.len.max(1)
@@ -465,6 +472,15 @@ pub fn load_file(sources: &Sources, file: u32, into: &mut Profiles) -> Result<()
             if !dup {
                 node_errors.push(e);
             }
+        }
+        if more {
+            node_errors.push(
+                Diagnostic::error(format!(
+                    "more errors in this `{kind}` are not shown after the first {ERRORS_PER_UNIT}"
+                ))
+                .with_label(head, "in this node")
+                .with_help("fix the errors above and run again"),
+            );
         }
         if !node_errors.is_empty() {
             errors.extend(node_errors);

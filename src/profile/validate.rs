@@ -22,15 +22,37 @@ pub fn build_validator(schema: &Value) -> Result<jsonschema::Validator, String> 
         .map_err(|e| e.to_string())
 }
 
-/// Closest candidates by edit distance, for "did you mean".
+/// How many diagnostics of one file or unit may carry a "did you mean" against a large candidate
+/// set (a Flink release's options, a Kafka model's keys). Each suggestion compares the word with
+/// every candidate; past this many, a hostile file with a hundred thousand unknown keys would
+/// spend seconds on suggestions nobody reads.
+pub const SUGGESTION_LIMIT: usize = 100;
+
+/// The closest candidate by edit distance (adjacent transpositions count as one edit), for "did
+/// you mean"; none when every candidate is more than a third of its length away (at least 2).
+///
+/// A hostile file can hold a hundred thousand unknown keys, each compared with every option of a
+/// Flink release, so the comparison is bit-parallel and gives up at the cutoff (rapidfuzz):
+/// a quadratic-time distance per pair made a 4 MB file take minutes.
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    use rapidfuzz::distance::osa;
+    let word_chars = word.chars().count();
+    let scorer = osa::BatchComparator::new(word.chars());
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .filter_map(|c| {
+            let cutoff = 2.max(c.len() / 3);
+            // Cheap refusal first: the length difference alone is a lower bound.
+            if word_chars.abs_diff(c.chars().count()) > cutoff {
+                return None;
+            }
+            let d =
+                scorer.distance_with_args(c.chars(), &osa::Args::default().score_cutoff(cutoff))?;
+            Some((d, c))
+        })
         .min()
         .map(|(_, c)| c)
 }

@@ -2,7 +2,7 @@
 //! the changes the jobs on them need, reconciled into one proposal per cluster.
 
 use super::context::version_lt;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, ERRORS_PER_UNIT};
 use crate::plan::{ClusterPlan, Input, JobPlan, Origin, Value};
 use crate::policy::{PackSet, kafka_model};
 use crate::profile::validate::did_you_mean;
@@ -106,6 +106,11 @@ pub fn build(c: &Located<ClusterProfile>, packs: &PackSet) -> Result<ClusterPlan
     for (i, b) in p.broker.iter().enumerate() {
         let key_span = c.span(&format!("/broker/{i}/key"));
         let value_span = c.span(&format!("/broker/{i}/value"));
+        if errors.len() >= ERRORS_PER_UNIT {
+            let rest = p.broker.len() - i;
+            errors.push(crate::diag::not_checked(rest, "broker settings", key_span));
+            break;
+        }
         if NODE_IDENTITY_KEYS.contains(&b.key.as_str()) {
             errors.push(
                 Diagnostic::error(format!("`{}` is a per-node identity or quorum setting", b.key))

@@ -2,7 +2,7 @@
 //! Flink's MemorySize/Duration, Kafka's ConfigDef types (per Kafka version), Kubernetes quantities.
 
 use super::context::JobCtx;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, ERRORS_PER_UNIT};
 use crate::plan::{DocKind, JobPlan, Origin, Value};
 use crate::policy::kafka_model;
 use crate::profile::OverrideTarget;
@@ -57,9 +57,24 @@ pub fn apply(
     targets: &[OverrideTarget],
 ) -> Result<(), Vec<Diagnostic>> {
     let mut errors = vec![];
-    for (i, o) in cx.p().overrides.iter().enumerate() {
+    let overrides = &cx.p().overrides;
+    for (i, o) in overrides.iter().enumerate() {
         if !targets.contains(&o.target) {
             continue;
+        }
+        if errors.len() == ERRORS_PER_UNIT {
+            // Each unknown key is compared with every option of the release for a "did you
+            // mean"; a hostile profile can hold a hundred thousand. Enough errors to act on.
+            let rest = overrides[i..]
+                .iter()
+                .filter(|o| targets.contains(&o.target))
+                .count();
+            errors.push(crate::diag::not_checked(
+                rest,
+                "overrides of this job",
+                cx.span(&format!("/override/{i}/key")),
+            ));
+            break;
         }
         let node = format!("/override/{i}");
         let key_span = cx.span(&format!("{node}/key"));
