@@ -22,7 +22,8 @@
 //!
 //! Knobs: `FLINKGEN_BENCH_QUICK=1` (few repetitions, fleets of 100 and 1 000 only: a smoke test),
 //! `FLINKGEN_BENCH_WORK=DIR` (where fleets and outputs go; default `target/bench-work`, on disk
-//! rather than a tmpfs so emit pays for real file-system work).
+//! rather than a tmpfs so emit pays for real file-system work), `FLINKGEN_BENCH_FLEET_ONLY=N`
+//! (only write the fleet of N jobs to `WORK/fleet-N` and stop: input for perf, heaptrack …).
 
 #[path = "support/fleet.rs"]
 mod fleet;
@@ -935,6 +936,19 @@ fn main() {
     }
     let cfg = config();
     std::fs::create_dir_all(&cfg.work).unwrap_or_else(|e| panic!("{e}"));
+    if let Some(jobs) = std::env::var("FLINKGEN_BENCH_FLEET_ONLY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        let f = make_fleet(&cfg, jobs);
+        eprintln!(
+            "wrote {} jobs over {} clusters to {}",
+            f.info.jobs,
+            f.info.clusters,
+            f.dir.display()
+        );
+        return;
+    }
     let started = Instant::now();
     let load_before = loadavg();
     eprintln!(

@@ -111,10 +111,10 @@ fn origin_lines(o: &Origin, sources: &Sources, indent: &str) -> Vec<String> {
             inputs,
         } => {
             v.push(format!("{indent}computed by model `{model}`:"));
-            for s in steps {
+            for s in steps.iter() {
                 v.push(format!("{indent}  - {s}"));
             }
-            for i in inputs {
+            for i in inputs.iter() {
                 let at = i
                     .span
                     .map(|s| format!(" (at {})", sources.location(s)))

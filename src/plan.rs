@@ -4,6 +4,7 @@
 //! and later `lint`) from existing files whose origins are spans in those files.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -121,11 +122,13 @@ pub enum Origin {
         version: String,
         span: Span,
     },
-    /// Computed by a native model from inputs, with the steps in words.
+    /// Computed by a native model from inputs, with the steps in words. Steps and inputs are
+    /// shared: one derivation sets many keys (the memory budget sets eleven), and a fleet holds
+    /// every job's plan.
     Model {
         model: String,
-        steps: Vec<String>,
-        inputs: Vec<Input>,
+        steps: Arc<[String]>,
+        inputs: Arc<[Input]>,
     },
     /// Read from an existing file (lint).
     File { span: Span },

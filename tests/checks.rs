@@ -959,8 +959,8 @@ CREATE TABLE decisions (...) WITH (
 fn lint_origin(what: &str) -> Origin {
     Origin::Model {
         model: "lint".into(),
-        steps: vec![format!("{what}, given on the command line")],
-        inputs: vec![],
+        steps: vec![format!("{what}, given on the command line")].into(),
+        inputs: vec![].into(),
     }
 }
 

@@ -424,8 +424,9 @@ fn assumed(what: &str, value: &str) -> Origin {
         model: "lint-assumption".into(),
         steps: vec![format!(
             "{what} not stated by any file or --fact: {value} assumed"
-        )],
-        inputs: vec![],
+        )]
+        .into(),
+        inputs: vec![].into(),
     }
 }
 
@@ -748,8 +749,8 @@ fn job_plan(
                 model: "product-default".into(),
                 steps: vec![
                     "not set in the producer properties: KafkaSinkBuilder sets 1 h (DEFAULT_KAFKA_TRANSACTION_TIMEOUT)".into(),
-                ],
-                inputs: vec![],
+                ].into(),
+                inputs: vec![].into(),
             },
         );
     }
@@ -804,7 +805,7 @@ fn job_plan(
             v,
             Origin::Model {
                 model: "policy".into(),
-                steps: vec![format!("{param}: policy default")],
+                steps: vec![format!("{param}: policy default")].into(),
                 inputs: input.into_iter().collect(),
             },
         )
@@ -903,8 +904,8 @@ fn job_plan(
             Value::Millis(needed),
             Origin::Model {
                 model: "transaction-timeline".into(),
-                steps,
-                inputs,
+                steps: steps.into(),
+                inputs: inputs.into(),
             },
         );
     }

@@ -142,8 +142,8 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan, parallelism: u32, slots: u32)
         Value::Bytes(need),
         Origin::Model {
             model: "network-buffers".into(),
-            steps: net_steps.clone(),
-            inputs: net_inputs.clone(),
+            steps: net_steps.clone().into(),
+            inputs: net_inputs.clone().into(),
         },
     );
 
@@ -169,8 +169,8 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan, parallelism: u32, slots: u32)
             )),
             Origin::Model {
                 model: "memory-budget".into(),
-                steps: vec![],
-                inputs: vec![],
+                steps: vec![].into(),
+                inputs: vec![].into(),
             },
         );
         return;
@@ -309,8 +309,8 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan, parallelism: u32, slots: u32)
     ));
     let origin = Origin::Model {
         model: "memory-budget".into(),
-        steps,
-        inputs,
+        steps: steps.into(),
+        inputs: inputs.into(),
     };
     let doc = plan.doc_mut(DocKind::Flink);
     let mut set = |k: &str, v: u64| {
@@ -341,8 +341,8 @@ fn no_budget(plan: &mut JobPlan, process: u64, why: &str) {
         Value::Str(format!("left to Flink: {why} ({})", human_size(process))),
         Origin::Model {
             model: "memory-budget".into(),
-            steps: vec![],
-            inputs: vec![],
+            steps: vec![].into(),
+            inputs: vec![].into(),
         },
     );
 }

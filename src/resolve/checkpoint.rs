@@ -59,8 +59,8 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) {
             Value::Str(mode.into()),
             Origin::Model {
                 model: "checkpoint".into(),
-                steps: vec![format!("delivery `{}` → {mode}", p.delivery.as_str())],
-                inputs: vec![cx.input("delivery", p.delivery.as_str(), "/delivery")],
+                steps: vec![format!("delivery `{}` → {mode}", p.delivery.as_str())].into(),
+                inputs: vec![cx.input("delivery", p.delivery.as_str(), "/delivery")].into(),
             },
         );
         let (timeout, t_in) = cx.param_ms("checkpoint.timeout", 600_000);
@@ -87,8 +87,9 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) {
                 steps: vec![format!(
                     "min-pause = interval × {ratio} = {}",
                     crate::units::human_duration(pause)
-                )],
-                inputs: pause_inputs,
+                )]
+                .into(),
+                inputs: pause_inputs.into(),
             },
         );
         let (tolerable, tol_in) = cx.param_f64("checkpoint.tolerable-failed", 3.0);
@@ -125,8 +126,8 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) {
         let base = uri.trim_end_matches('/');
         let o = |what: &str| Origin::Model {
             model: "storage".into(),
-            steps: vec![format!("{what} under the job's storage URI")],
-            inputs: vec![cx.input("storage", uri, "/kubernetes/storage")],
+            steps: vec![format!("{what} under the job's storage URI")].into(),
+            inputs: vec![cx.input("storage", uri, "/kubernetes/storage")].into(),
         };
         flink(
             plan,
@@ -169,8 +170,9 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) {
                             "no state to carry over"
                         },
                         m.as_str()
-                    )],
-                    inputs: vec![cx.input("delivery", p.delivery.as_str(), "/delivery")],
+                    )]
+                    .into(),
+                    inputs: vec![cx.input("delivery", p.delivery.as_str(), "/delivery")].into(),
                 },
             )
         }
@@ -188,8 +190,8 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) {
             steps: vec![format!(
                 "upgrade mode {} needs Kubernetes HA so the operator can find the latest checkpoint",
                 mode.as_str()
-            )],
-            inputs: vec![cx.input("storage", uri, "/kubernetes/storage")],
+            )].into(),
+            inputs: vec![cx.input("storage", uri, "/kubernetes/storage")].into(),
         };
         flink(plan, "ha-type", Value::Str("kubernetes".into()), o.clone());
         flink(
@@ -204,7 +206,7 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) {
 fn model(name: &str, steps: Vec<String>, input: Option<Input>) -> Origin {
     Origin::Model {
         model: name.into(),
-        steps,
+        steps: steps.into(),
         inputs: input.into_iter().collect(),
     }
 }
@@ -316,8 +318,9 @@ pub fn cost(cx: &JobCtx<'_>, plan: &mut JobPlan) {
                     "≈ {} per checkpoint over {nodes} node(s) — an estimate",
                     crate::units::human_duration(ms)
                 ),
-            ],
-            inputs,
+            ]
+            .into(),
+            inputs: inputs.into(),
         },
     );
 }

@@ -285,7 +285,8 @@ pub fn reconcile(cluster: &mut ClusterPlan, jobs: &[&JobPlan]) {
                         human_duration(have as u64)
                     ),
                     format!("proposed: {proposal} ms (rounded up to a minute)"),
-                ],
+                ]
+                .into(),
                 inputs,
             },
         );

@@ -52,8 +52,8 @@ fn broker_max_timeout(cx: &JobCtx<'_>) -> (u64, Origin) {
             900_000,
             Origin::Model {
                 model: "kafka".into(),
-                steps: vec!["Kafka default 900000 ms".into()],
-                inputs: vec![],
+                steps: vec!["Kafka default 900000 ms".into()].into(),
+                inputs: vec![].into(),
             },
         ),
     }
@@ -87,8 +87,8 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
             Value::Str(format!("{}.{}", p.environment, p.name)),
             Origin::Model {
                 model: "kafka".into(),
-                steps: vec!["consumer group = <environment>.<job>: offsets committed on checkpoints, for lag monitoring".into()],
-                inputs: vec![cx.input("environment", &p.environment, "/environment")],
+                steps: vec!["consumer group = <environment>.<job>: offsets committed on checkpoints, for lag monitoring".into()].into(),
+                inputs: vec![cx.input("environment", &p.environment, "/environment")].into(),
             },
         );
     }
@@ -153,12 +153,12 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
                     steps: vec![
                         "prefix = <environment>-<cluster>-<job>-<sink>: unique per job, environment, cluster and sink, and stable across restarts".into(),
                         "KafkaSink reads it only from setTransactionalIdPrefix / sink.transactional-id-prefix, never from producer properties".into(),
-                    ],
+                    ].into(),
                     inputs: vec![
                         cx.input("environment", &p.environment, "/environment"),
                         cx.input("job", &p.name, "/name"),
                         cx.input("sink", &s.name, &format!("/sink/{i}/name")),
-                    ],
+                    ].into(),
                 },
             );
             if naming && pooling {
@@ -173,8 +173,8 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
                     Value::Str("INCREMENTING".into()),
                     Origin::Model {
                         model: "kafka".into(),
-                        steps: vec!["INCREMENTING, the connector default, written out; POOLING is an explicit opt-in".into()],
-                        inputs: vec![cx.input("connector", &p.kafka.connector, "/kafka/connector")],
+                        steps: vec!["INCREMENTING, the connector default, written out; POOLING is an explicit opt-in".into()].into(),
+                        inputs: vec![cx.input("connector", &p.kafka.connector, "/kafka/connector")].into(),
                     },
                 );
             }
@@ -189,7 +189,7 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
                 v,
                 Origin::Model {
                     model: "recovery".into(),
-                    steps: vec!["policy default max downtime".into()],
+                    steps: vec!["policy default max downtime".into()].into(),
                     inputs: inp.into_iter().collect(),
                 },
             )
@@ -209,7 +209,7 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
                 v,
                 Origin::Model {
                     model: "recovery".into(),
-                    steps: vec!["policy default restore window".into()],
+                    steps: vec!["policy default restore window".into()].into(),
                     inputs: inp.into_iter().collect(),
                 },
             )
@@ -269,8 +269,8 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
         Value::Millis(needed),
         Origin::Model {
             model: "transaction-timeline".into(),
-            steps: steps.clone(),
-            inputs: inputs.clone(),
+            steps: steps.clone().into(),
+            inputs: inputs.clone().into(),
         },
     );
 
@@ -303,8 +303,8 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
         Value::Millis(chosen),
         Origin::Model {
             model: "transaction-timeline".into(),
-            steps,
-            inputs,
+            steps: steps.into(),
+            inputs: inputs.into(),
         },
     );
 
@@ -394,8 +394,8 @@ fn security(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
         steps: vec![
             "credentials stay references: Kafka's config providers resolve them when the client starts".into(),
             "Kubernetes Secrets are mounted into the Flink pods and read with DirectoryConfigProvider".into(),
-        ],
-        inputs: vec![cx.input("username", "reference", "/security/username"), cx.input("password", "reference", "/security/password")],
+        ].into(),
+        inputs: vec![cx.input("username", "reference", "/security/username"), cx.input("password", "reference", "/security/password")].into(),
     };
     set_all(plan, "sasl.jaas.config", &jaas, o.clone());
     providers.sort();

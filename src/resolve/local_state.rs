@@ -35,8 +35,8 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) {
             steps: vec![
                 format!("the node's local NVMe reaches the pod as a volume ({volume}) mounted at {MOUNT}"),
                 "RocksDB's working directory and the local-recovery copies live there; SSD-tuned RocksDB options".into(),
-            ],
-            inputs,
+            ].into(),
+            inputs: inputs.into(),
         };
         plan.doc_mut(DocKind::K8s).set(
             "podTemplate.localVolume",
@@ -95,8 +95,8 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan) {
             steps: vec![
                 format!("parallelism {parallelism} ≥ {min_p}: S3 entropy injection spreads checkpoint data files over random prefixes (avoids S3 request throttling per prefix)"),
                 "the `_entropy_` marker is replaced by random characters for data files and removed for checkpoint metadata".into(),
-            ],
-            inputs,
+            ].into(),
+            inputs: inputs.into(),
         };
         let flink = plan.doc_mut(DocKind::Flink);
         flink.set(

@@ -551,7 +551,8 @@ fn deployment(cx: &JobCtx<'_>, plan: &mut JobPlan) {
                     steps: vec![
                         "policy default service account (the operator chart's job service account)"
                             .into(),
-                    ],
+                    ]
+                    .into(),
                     inputs: inp.into_iter().collect(),
                 },
             );
@@ -597,8 +598,8 @@ fn deployment(cx: &JobCtx<'_>, plan: &mut JobPlan) {
         Value::Str("running".into()),
         Origin::Model {
             model: "deployment".into(),
-            steps: vec!["a built job is meant to run".into()],
-            inputs: vec![],
+            steps: vec!["a built job is meant to run".into()].into(),
+            inputs: vec![].into(),
         },
     );
 }
@@ -608,7 +609,7 @@ fn jobmanager(cx: &JobCtx<'_>, plan: &mut JobPlan) {
     let (cpu, cpu_in) = cx.param_f64("jobmanager.cpu", 1.0);
     let o = |what: String, i: Option<Input>| Origin::Model {
         model: "sizing".into(),
-        steps: vec![what],
+        steps: vec![what].into(),
         inputs: i.into_iter().collect(),
     };
     let m = o(
@@ -674,8 +675,8 @@ fn memory_facts(plan: &mut JobPlan) {
     ];
     let origin = Origin::Model {
         model: "flink-memory".into(),
-        steps,
-        inputs: vec![],
+        steps: steps.into(),
+        inputs: vec![].into(),
     };
     for (name, v) in [
         ("tm-managed", m.managed),

@@ -125,7 +125,7 @@ pub fn threshold_facts(params: &Params<'_>) -> Vec<(&'static str, Value, Origin)
             };
             let origin = Origin::Model {
                 model: "policy".into(),
-                steps: vec![(*param).into()],
+                steps: vec![(*param).into()].into(),
                 inputs: input.into_iter().collect(),
             };
             (*fact, value, origin)

@@ -103,8 +103,8 @@ pub fn size(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<Sizing, Diagnostic> {
                 human_size(process)
             ),
             "the operator writes spec.taskManager.resource.memory into taskmanager.memory.process.size, and the pod's memory equals it".into(),
-        ],
-        inputs,
+        ].into(),
+        inputs: inputs.into(),
     };
     plan.doc_mut(DocKind::K8s).set(
         "spec.taskManager.resource.memory",
@@ -131,8 +131,9 @@ pub fn size(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<Sizing, Diagnostic> {
             steps: vec![format!(
                 "slots = {} vCPU ÷ {per_node} TaskManager(s) per node = {slots}",
                 inst.vcpu
-            )],
-            inputs: slot_inputs.clone(),
+            )]
+            .into(),
+            inputs: slot_inputs.clone().into(),
         },
     );
     let mut cpu_inputs = slot_inputs;
@@ -145,8 +146,9 @@ pub fn size(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<Sizing, Diagnostic> {
             steps: vec![format!(
                 "cpu = ({} vCPU − {cpu_headroom} for system daemons) ÷ {per_node} = {cpu}",
                 inst.vcpu
-            )],
-            inputs: cpu_inputs,
+            )]
+            .into(),
+            inputs: cpu_inputs.into(),
         },
     );
 
@@ -190,8 +192,8 @@ pub fn size(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<Sizing, Diagnostic> {
             steps.push(format!("parallelism = {v}"));
             parallelism_origin = Origin::Model {
                 model: "sizing".into(),
-                steps,
-                inputs,
+                steps: steps.into(),
+                inputs: inputs.into(),
             };
             v
         }
@@ -227,12 +229,12 @@ pub fn size(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<Sizing, Diagnostic> {
                         ),
                         "pinned explicitly: changing it later breaks restore from existing state"
                             .into(),
-                    ],
+                    ].into(),
                     inputs: vec![Input {
                         name: "parallelism".into(),
                         value: parallelism.to_string(),
                         span: None,
-                    }],
+                    }].into(),
                 },
             )
         }
@@ -251,8 +253,9 @@ pub fn size(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<Sizing, Diagnostic> {
             model: "sizing".into(),
             steps: vec![format!(
                 "TaskManagers = ceil(parallelism {parallelism} ÷ {slots} slots) = {tm_replicas}"
-            )],
-            inputs: vec![],
+            )]
+            .into(),
+            inputs: vec![].into(),
         },
     );
     let needed_nodes = u64::from(tm_replicas).div_ceil(per_node);
@@ -263,8 +266,9 @@ pub fn size(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<Sizing, Diagnostic> {
             model: "sizing".into(),
             steps: vec![format!(
                 "nodes = ceil({tm_replicas} TaskManagers ÷ {per_node} per node) = {needed_nodes}"
-            )],
-            inputs: vec![inst_input],
+            )]
+            .into(),
+            inputs: vec![inst_input].into(),
         },
     );
     if let Some(c) = p.instance.count {
@@ -283,8 +287,9 @@ pub fn size(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<Sizing, Diagnostic> {
                 "{} − reserve {}",
                 human_size(inst.memory),
                 human_size(reserved)
-            )],
-            inputs: vec![],
+            )]
+            .into(),
+            inputs: vec![].into(),
         },
     );
     plan.set_fact(
