@@ -14,8 +14,6 @@
 //! are parsed and their comment-free canonical forms compared, so formatting can never change
 //! what a file means — if it would, the file is refused with an internal error instead.
 
-use kdl::KdlDocument;
-
 const INDENT: &str = "    ";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -231,7 +229,9 @@ pub fn format_text(text: &str) -> String {
 
 /// The comment-free canonical form of a document: equal for two texts that mean the same.
 fn canonical(text: &str) -> Option<String> {
-    let mut doc = KdlDocument::parse_v2(text).ok()?;
+    // Through the loader's parse: size and nesting limits, and no exponential parse of nested
+    // `/-` (`profile::parse_kdl_text`).
+    let mut doc = crate::profile::parse_kdl_text(text, 0).ok()?;
     doc.autoformat_no_comments();
     Some(doc.to_string())
 }

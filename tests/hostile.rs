@@ -472,6 +472,71 @@ fn a_profile_with_sixty_thousand_unknown_overrides_stops_after_a_hundred_errors(
     assert!(!dir.path().join("out").exists());
 }
 
+/// The kdl crate's parser takes time exponential in how deeply `/-` commented-out blocks nest
+/// (kdl-org/kdl-rs#177; the profile fuzzer found two inputs of 1-2 KB that took 0.3 s and 5 s).
+/// Such files are refused before the parser runs; commented-out blocks nested up to four deep
+/// still parse.
+#[test]
+fn nested_slashdash_comments_are_refused_before_the_kdl_parser() {
+    let root = common::root().join("fuzz/artifacts/profile");
+    let found: Vec<String> = [
+        "timeout-slashdash-in-unclosed-strings",
+        "slow-unit-nested-slashdash",
+    ]
+    .iter()
+    .map(|f| {
+        let bytes = std::fs::read(root.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+    .collect();
+    let hostile = [
+        "a /-{\n".repeat(30),
+        format!("{}{}", "a /-{\n".repeat(30), "}\n".repeat(30)),
+        "/- a {\n b\n".repeat(30),
+        "/-\n a {\n".repeat(30),
+        "/- a \\\n {\n".repeat(30),
+    ];
+    for text in &hostile {
+        let (dir, path) = common::profile(text);
+        let r = build(&common::options(&[&path]), &dir.path().join("out"), false);
+        assert_eq!(r.code, 2);
+        assert!(
+            r.stderr.contains("`/-` comments nested more than 4 deep"),
+            "{}",
+            head(&r.stderr)
+        );
+        assert!(flinkgen::fmt::format_checked(text).is_err());
+    }
+    // The fuzz inputs: refused by that count, or (where their `/-` nest only as the parser's
+    // error recovery reads them) by the syntax errors of the parse with every `/-` blanked.
+    for text in &found {
+        let (dir, path) = common::profile(text);
+        let r = build(&common::options(&[&path]), &dir.path().join("out"), false);
+        assert_eq!(r.code, 2);
+        assert!(
+            r.stderr.contains("KDL syntax error") || r.stderr.contains("nested more than 4 deep"),
+            "{}",
+            head(&r.stderr)
+        );
+        assert!(flinkgen::fmt::format_checked(text).is_err());
+    }
+    // Four deep is fine: the parser answers (here: the file is not a profile).
+    let four = format!("{}{}", "a /-{\n".repeat(4), "}\n".repeat(4));
+    let (dir, path) = common::profile(&four);
+    let r = build(&common::options(&[&path]), &dir.path().join("out"), false);
+    assert_eq!(r.code, 2);
+    assert!(
+        !r.stderr.contains("nested more than"),
+        "{}",
+        head(&r.stderr)
+    );
+    assert!(
+        r.stderr.contains("unknown top-level node `a`"),
+        "{}",
+        head(&r.stderr)
+    );
+}
+
 /// The start of a long report, for an assertion message.
 fn head(s: &str) -> String {
     s.chars().take(1500).collect()

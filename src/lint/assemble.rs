@@ -364,14 +364,14 @@ fn cluster_plan(
     let model = kafka_model::model(&version).or_else(|| kafka_model::model(LATEST_KAFKA));
     for s in &c.settings {
         if let Some(m) = model
-            && !m.broker.contains_key(&s.key)
-            && !m.topic.contains_key(&s.key)
+            && !m.broker.contains_key(s.key.as_str())
+            && !m.topic.contains_key(s.key.as_str())
             && !s.key.starts_with("listener.name.")
         {
             notes.push(unknown_key(
                 s,
                 &format!("Kafka {version} brokers know"),
-                m.broker.keys().map(String::as_str),
+                m.broker.keys().copied(),
                 notes.len(),
             ));
         }
@@ -1000,13 +1000,8 @@ fn client_key_note(
     };
     // Config providers' own settings are open-ended.
     // (`config.providers` is read by every AbstractConfig, though not every model lists it.)
-    if known.contains_key(&p.key) || p.key.starts_with("config.providers") {
+    if known.contains_key(p.key.as_str()) || p.key.starts_with("config.providers") {
         return;
     }
-    notes.push(unknown_key(
-        p,
-        what,
-        known.keys().map(String::as_str),
-        notes.len(),
-    ));
+    notes.push(unknown_key(p, what, known.keys().copied(), notes.len()));
 }

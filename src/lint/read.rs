@@ -183,10 +183,13 @@ fn classify_by_keys(props: &[Kv]) -> Option<DocKind> {
     let Some(m) = crate::policy::kafka_model::model(crate::lint::LATEST_KAFKA) else {
         return Some(DocKind::Producer);
     };
-    let count = |map: &std::collections::BTreeMap<
-        String,
-        crate::policy::kafka_model::ConfigKey,
-    >| { props.iter().filter(|p| map.contains_key(&p.key)).count() };
+    let count =
+        |map: &std::collections::BTreeMap<&'static str, crate::policy::kafka_model::ConfigKey>| {
+            props
+                .iter()
+                .filter(|p| map.contains_key(p.key.as_str()))
+                .count()
+        };
     let (b, p, c) = (count(&m.broker), count(&m.producer), count(&m.consumer));
     if b > p && b > c {
         None

@@ -1,5 +1,6 @@
 //! Kafka's configuration model per release line (from Kafka's generated docs), embedded.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -8,14 +9,20 @@ use serde::Deserialize;
 use super::embedded::KAFKA_MODELS;
 use crate::units::KafkaType;
 
+/// One option of the model. Its text borrows from the embedded JSON (no copy per field: parsing
+/// a model is on the start-up path of every build).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ConfigKey {
-    #[serde(rename = "type")]
-    pub ty: String,
-    pub default: Option<String>,
-    pub valid_values: Option<String>,
-    pub importance: Option<String>,
-    pub update_mode: Option<String>,
+    #[serde(rename = "type", borrow)]
+    pub ty: Cow<'static, str>,
+    #[serde(borrow)]
+    pub default: Option<Cow<'static, str>>,
+    #[serde(borrow)]
+    pub valid_values: Option<Cow<'static, str>>,
+    #[serde(borrow)]
+    pub importance: Option<Cow<'static, str>>,
+    #[serde(borrow)]
+    pub update_mode: Option<Cow<'static, str>>,
 }
 
 impl ConfigKey {
@@ -37,10 +44,14 @@ impl ConfigKey {
 pub struct KafkaModel {
     pub kafka_version: String,
     pub source_revision: String,
-    pub broker: BTreeMap<String, ConfigKey>,
-    pub producer: BTreeMap<String, ConfigKey>,
-    pub consumer: BTreeMap<String, ConfigKey>,
-    pub topic: BTreeMap<String, ConfigKey>,
+    #[serde(borrow)]
+    pub broker: BTreeMap<&'static str, ConfigKey>,
+    #[serde(borrow)]
+    pub producer: BTreeMap<&'static str, ConfigKey>,
+    #[serde(borrow)]
+    pub consumer: BTreeMap<&'static str, ConfigKey>,
+    #[serde(borrow)]
+    pub topic: BTreeMap<&'static str, ConfigKey>,
 }
 
 /// The model of one Kafka release line (`"3.9"`), parsed on first use, once per process.

@@ -150,6 +150,17 @@ pub fn read_bounded(path: &std::path::Path) -> std::io::Result<String> {
 
 /// Cheap checks before the parser sees the text: size, and brace nesting outside strings and
 /// comments. Returns the span to point at.
+/// How many `/-` commented-out blocks may be open inside each other.
+pub const MAX_SLASHDASH_DEPTH: usize = 4;
+
+/// Where a `/-` stands while its target is read: not seen yet, or seen and the target started.
+#[derive(Clone, Copy)]
+enum Slashdash {
+    None,
+    Pending(usize),
+    InNode(usize),
+}
+
 fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
     if text.len() > MAX_FILE_BYTES {
         return Err(Diagnostic::error(format!(
@@ -161,8 +172,41 @@ fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
         .with_help("split it: pass a directory of profile files (any number of them)"));
     }
     let b = text.as_bytes();
-    let (mut i, mut depth) = (0, 0usize);
+    let mut i = 0;
+    // Open `{` blocks, each marked whether it belongs to a slashdashed (`/-`) node or is a
+    // slashdashed children block, and where the `/-` stands; `slashdash` is a `/-` whose target
+    // has not reached its `{` (or its end) yet.
+    let mut open: Vec<Option<usize>> = vec![];
+    let mut slashdash = Slashdash::None;
     while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'-') => {
+                slashdash = Slashdash::Pending(i);
+                i += 2;
+                continue;
+            }
+            b'\\' => {
+                // A line continuation: the node goes on after the newline.
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                i += 1;
+                continue;
+            }
+            b'\n' | b';' => {
+                if let Slashdash::InNode(_) = slashdash {
+                    slashdash = Slashdash::None;
+                }
+            }
+            b' ' | b'\t' | b'\r' => {}
+            _ => {
+                if let Slashdash::Pending(at) = slashdash
+                    && b[i] != b'{'
+                {
+                    slashdash = Slashdash::InNode(at);
+                }
+            }
+        }
         match b[i] {
             b'"' => {
                 // A quoted string (escapes skipped), or a multi-line `"""` one.
@@ -172,6 +216,11 @@ fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
                     if b[i] == b'\\' {
                         i += 2;
                         continue;
+                    }
+                    // A single-line string cannot hold a newline: the parser reads the rest as
+                    // nodes after reporting it, and so does this count.
+                    if b[i] == b'\n' && !triple {
+                        break;
                     }
                     if b[i] == b'"' && (!triple || b[i..].starts_with(b"\"\"\"")) {
                         i += if triple { 3 } else { 1 };
@@ -188,11 +237,15 @@ fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
                     i += hashes;
                     continue;
                 }
+                let triple = b[i + hashes..].starts_with(b"\"\"\"");
                 let mut close = vec![b'"'];
                 close.extend(std::iter::repeat_n(b'#', hashes));
                 i += hashes + 1;
-                while i < b.len() && !b[i..].starts_with(&close) {
+                while i < b.len() && !b[i..].starts_with(&close) && (triple || b[i] != b'\n') {
                     i += 1;
+                }
+                if i < b.len() && b[i] == b'\n' {
+                    continue;
                 }
                 i += close.len();
                 continue;
@@ -223,16 +276,35 @@ fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
                 continue;
             }
             b'{' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
+                let slashed = match slashdash {
+                    Slashdash::Pending(at) | Slashdash::InNode(at) => Some(at),
+                    Slashdash::None => None,
+                };
+                slashdash = Slashdash::None;
+                open.push(slashed);
+                if open.len() > MAX_DEPTH {
                     return Err(Diagnostic::error(format!(
                         "nesting deeper than {MAX_DEPTH} levels"
                     ))
                     .with_label(Span::new(file, i, 1), "too deep")
                     .with_help("profiles nest three levels (job → security → password); check for unbalanced braces"));
                 }
+                if let Some(at) = slashed
+                    && open.iter().flatten().count() > MAX_SLASHDASH_DEPTH
+                {
+                    // The kdl crate's parser takes time exponential in this depth
+                    // (kdl-org/kdl-rs#177): 14 levels take a second, 30 would take hours.
+                    return Err(Diagnostic::error(format!(
+                        "`/-` comments nested more than {MAX_SLASHDASH_DEPTH} deep"
+                    ))
+                    .with_label(Span::new(file, at, 2), "inside as many commented-out blocks")
+                    .with_help("delete commented-out blocks instead of nesting them, or comment them out with `/* … */`"));
+                }
             }
-            b'}' => depth = depth.saturating_sub(1),
+            b'}' => {
+                open.pop();
+                slashdash = Slashdash::None;
+            }
             _ => {}
         }
         i += 1;
@@ -254,47 +326,57 @@ pub fn parse_kdl_text(text: &str, file: u32) -> Result<KdlDocument, InputErrors>
     if let Some(doc) = kdl_fast::parse(text) {
         return Ok(doc);
     }
-    match KdlDocument::parse_v2(text) {
-        Ok(doc) => Ok(doc),
-        Err(e) => {
-            // A v1 file fails where it writes a bare keyword or a v1 raw string. (The kdl crate's
-            // own v1 parser is not asked: it panics on some inputs — `(null`, a fuzz finding.)
-            let looks_v1 = |span: miette::SourceSpan| {
-                let at = text.get(span.offset()..).unwrap_or("");
-                ["true", "false", "null", "r\"", "r#"]
-                    .iter()
-                    .any(|w| at.starts_with(w))
-            };
-            let mut seen = std::collections::HashSet::new();
-            let mut out = vec![];
-            for d in e.diagnostics {
-                if !seen.insert((d.span.offset(), d.span.len())) {
-                    continue;
-                }
-                let msg = d.message.clone().unwrap_or_else(|| "invalid KDL".into());
-                let mut diag = Diagnostic::error(format!("KDL syntax error: {msg}")).with_label(
-                    Span::from_miette(file, d.span),
-                    d.label.clone().unwrap_or_else(|| "here".into()),
-                );
-                let help = if looks_v1(d.span) {
-                    Some("this file looks like KDL v1; flinkgen reads KDL v2: write booleans and null as #true, #false, #null, and quote strings that are not identifiers".to_string())
-                } else {
-                    d.help.clone()
-                };
-                if let Some(h) = help {
-                    diag = diag.with_help(h);
-                }
-                out.push(diag);
-            }
-            if out.is_empty() {
-                out.push(
-                    Diagnostic::error("KDL syntax error")
-                        .with_label(Span::new(file, 0, 0), "in this file"),
-                );
-            }
-            Err(InputErrors(out))
+    // The kdl crate's parser takes time exponential in nested `/-` on some broken files
+    // (kdl-org/kdl-rs#177: a 1.7 KB fuzz input took 5 s). So a file with `/-` is first parsed
+    // with every `/-` blanked (same offsets, nothing commented out): syntax errors are reported
+    // from that parse. Only a file that reads cleanly without them is parsed as written, where
+    // `precheck` has bounded their nesting.
+    if text.contains("/-") {
+        let uncommented = text.replace("/-", "  ");
+        if let Err(e) = KdlDocument::parse_v2(&uncommented) {
+            return Err(syntax_errors(e, text, file));
         }
     }
+    KdlDocument::parse_v2(text).map_err(|e| syntax_errors(e, text, file))
+}
+
+/// The kdl crate's syntax errors as ours, deduplicated by span, with a hint for KDL v1 files.
+fn syntax_errors(e: kdl::KdlError, text: &str, file: u32) -> InputErrors {
+    // A v1 file fails where it writes a bare keyword or a v1 raw string. (The kdl crate's
+    // own v1 parser is not asked: it panics on some inputs — `(null`, a fuzz finding.)
+    let looks_v1 = |span: miette::SourceSpan| {
+        let at = text.get(span.offset()..).unwrap_or("");
+        ["true", "false", "null", "r\"", "r#"]
+            .iter()
+            .any(|w| at.starts_with(w))
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut out = vec![];
+    for d in e.diagnostics {
+        if !seen.insert((d.span.offset(), d.span.len())) {
+            continue;
+        }
+        let msg = d.message.clone().unwrap_or_else(|| "invalid KDL".into());
+        let mut diag = Diagnostic::error(format!("KDL syntax error: {msg}")).with_label(
+            Span::from_miette(file, d.span),
+            d.label.clone().unwrap_or_else(|| "here".into()),
+        );
+        let help = if looks_v1(d.span) {
+            Some("this file looks like KDL v1; flinkgen reads KDL v2: write booleans and null as #true, #false, #null, and quote strings that are not identifiers".to_string())
+        } else {
+            d.help.clone()
+        };
+        if let Some(h) = help {
+            diag = diag.with_help(h);
+        }
+        out.push(diag);
+    }
+    if out.is_empty() {
+        out.push(
+            Diagnostic::error("KDL syntax error").with_label(Span::new(file, 0, 0), "in this file"),
+        );
+    }
+    InputErrors(out)
 }
 
 /// Whether a key names a credential (`sasl.jaas.config`, `ssl.key.password`, `s3.secret-key`,
@@ -378,12 +460,8 @@ pub fn is_reference_only(value: &str) -> bool {
 /// `security { username … password … }`, and values of overrides whose key names a credential
 /// and that are not references. Masked in the sources (`Sources::redact`) before any report.
 pub fn secret_spans(sources: &Sources, file: u32) -> Vec<Span> {
-    // Too big or too deep: `load_file` reports it; the parser must not see it.
-    if precheck(&sources.get(file).text, file).is_err() {
-        return vec![];
-    }
-    let text = &sources.get(file).text;
-    let Some(doc) = kdl_fast::parse(text).or_else(|| KdlDocument::parse_v2(text).ok()) else {
+    // Not readable: `load_file` reports why.
+    let Ok(doc) = parse_kdl_text(&sources.get(file).text, file) else {
         return vec![];
     };
     let mut out = vec![];

@@ -957,9 +957,10 @@ fn broker_entries(c: &ClusterPlan) -> Vec<(String, String, String, bool)> {
                 None => (c.current.get(k)?, false),
             };
             let mode = model
-                .and_then(|m| m.broker.get(k))
-                .and_then(|d| d.update_mode.clone())
-                .unwrap_or_else(|| "read-only".into());
+                .and_then(|m| m.broker.get(k.as_str()))
+                .and_then(|d| d.update_mode.as_deref())
+                .unwrap_or("read-only")
+                .to_string();
             Some((k.clone(), v.kafka_text(), mode, proposed))
         })
         .collect()

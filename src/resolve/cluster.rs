@@ -128,14 +128,14 @@ pub fn build(c: &Located<ClusterProfile>, packs: &PackSet) -> Result<ClusterPlan
         }
         let text = b.value.to_text();
         if let Some(m) = model {
-            match m.broker.get(&b.key) {
+            match m.broker.get(b.key.as_str()) {
                 None => {
                     let mut d = Diagnostic::error(format!(
                         "`{}` is not a Kafka {} broker config",
                         b.key, p.kafka.version
                     ))
                     .with_label(key_span, "unknown key");
-                    if let Some(s) = did_you_mean(&b.key, m.broker.keys().map(String::as_str)) {
+                    if let Some(s) = did_you_mean(&b.key, m.broker.keys().copied()) {
                         d = d.with_help(format!("did you mean `{s}`?"));
                     }
                     errors.push(d);

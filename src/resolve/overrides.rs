@@ -226,7 +226,7 @@ fn kafka(
         _ => (&model.consumer, DocKind::Consumer),
     };
     let Some(def) = section.get(key) else {
-        let help = match did_you_mean(key, section.keys().map(String::as_str)) {
+        let help = match did_you_mean(key, section.keys().copied()) {
             Some(c) => format!("did you mean `{c}`?"),
             None => format!("see the {} configs of Kafka {version}", target.as_str()),
         };
