@@ -148,8 +148,6 @@ pub fn read_bounded(path: &std::path::Path) -> std::io::Result<String> {
     Ok(text)
 }
 
-/// Cheap checks before the parser sees the text: size, and brace nesting outside strings and
-/// comments. Returns the span to point at.
 /// How many `/-` commented-out blocks may be open inside each other.
 pub const MAX_SLASHDASH_DEPTH: usize = 4;
 
@@ -161,6 +159,8 @@ enum Slashdash {
     InNode(usize),
 }
 
+/// Cheap checks before the parser sees the text: size, brace nesting outside strings and
+/// comments, and how deeply `/-` comments nest. Returns the span to point at.
 fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
     if text.len() > MAX_FILE_BYTES {
         return Err(Diagnostic::error(format!(
@@ -297,7 +297,7 @@ fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
                     return Err(Diagnostic::error(format!(
                         "`/-` comments nested more than {MAX_SLASHDASH_DEPTH} deep"
                     ))
-                    .with_label(Span::new(file, at, 2), "inside as many commented-out blocks")
+                    .with_label(Span::new(file, at, 2), "one commented-out block too deep")
                     .with_help("delete commented-out blocks instead of nesting them, or comment them out with `/* … */`"));
                 }
             }

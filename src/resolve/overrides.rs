@@ -62,7 +62,7 @@ pub fn apply(
         if !targets.contains(&o.target) {
             continue;
         }
-        if errors.len() == ERRORS_PER_UNIT {
+        if errors.len() >= ERRORS_PER_UNIT {
             // Each unknown key is compared with every option of the release for a "did you
             // mean"; a hostile profile can hold a hundred thousand. Enough errors to act on.
             let rest = overrides[i..]
