@@ -747,6 +747,34 @@ mod tests {
     }
 
     #[test]
+    fn any_span_renders_without_panicking() {
+        // Spans at and past the end, inside multi-byte characters, on CRLF lines and on a long
+        // line: whatever a caller hands in, a report comes out.
+        let long = "é".repeat(2000);
+        let text = format!("a\r\nb 𝄞 c\r\n{long}\n");
+        let (s, id) = sources(&text);
+        let n = text.len();
+        for (offset, len) in [
+            (0, 0),
+            (n, 0),
+            (n, 5),
+            (n + 10, 3),
+            (4, 2),
+            (9, 1),
+            (12, 2000),
+            (n - 3, 1),
+            (6, 1),
+            (n - 2, 1),
+        ] {
+            let d = Diagnostic::error("bad").with_label(Span::new(id, offset, len), "here");
+            let out = render_human(&[d], &s, false);
+            assert!(out.contains("bad"), "{offset}+{len}: {out}");
+            let _ = s.location(Span::new(id, offset, len));
+            let _ = s.get(id).line_col_utf16(offset);
+        }
+    }
+
+    #[test]
     fn a_long_line_is_shown_as_a_window_around_the_label() {
         let text = format!(
             "first\n{}needle{}\nlast\n",
