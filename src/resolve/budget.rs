@@ -142,8 +142,8 @@ pub fn derive(cx: &JobCtx<'_>, plan: &mut JobPlan, parallelism: u32, slots: u32)
         Value::Bytes(need),
         Origin::Model {
             model: "network-buffers".into(),
-            steps: net_steps.clone().into(),
-            inputs: net_inputs.clone().into(),
+            steps: net_steps.into(),
+            inputs: net_inputs.into(),
         },
     );
 
