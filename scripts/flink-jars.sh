@@ -6,8 +6,10 @@
 # packaged for PyFlink), downloaded with pip. Only bin/bash-java-utils.jar, lib/flink-dist-*.jar
 # and lib/log4j-*.jar are kept, in
 #     ${FLINKGEN_CACHE:-$HOME/.cache/flinkgen}/flink-<version>/{bin,lib}/
-# The downloaded archives stay in $CACHE/wheels. Idempotent: a version whose jars are present
-# is left alone, and an archive already in $CACHE/wheels is not downloaded again.
+# The downloaded archives stay in $CACHE/wheels (scripts/flink-options.sh reads them too), unless
+# FLINKGEN_DROP_ARCHIVES=1 (CI sets it: they are 2 GB, and the extracted jars are the cache).
+# Idempotent: a version whose jars are present is left alone, and an archive already in
+# $CACHE/wheels is not downloaded again.
 set -euo pipefail
 
 # Every Flink minor flinkgen supports (tests/flink_config.rs); tests/flink_memory.rs uses 1.18, 1.20, 2.2.
@@ -129,6 +131,9 @@ for v in "${VERSIONS[@]}"; do
         say "Flink $v: using $archive"
     fi
     extract "$v" "$archive" "$dest"
+    if [ "${FLINKGEN_DROP_ARCHIVES:-0}" = 1 ]; then
+        rm -f "$archive"
+    fi
 done
 say "done: jars in $CACHE/flink-{$(
     IFS=,

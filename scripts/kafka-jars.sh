@@ -117,5 +117,8 @@ echo "$version" >"$tmp/VERSION"
 rm -rf "$DEST"
 mv "$tmp" "$DEST"
 trap - EXIT
+if [ "${FLINKGEN_DROP_ARCHIVES:-0}" = 1 ]; then
+    rm -f "$wheel" # the extracted jars are the cache (see scripts/flink-jars.sh)
+fi
 say "kafka-clients $version and its dependencies extracted into $DEST:"
 (cd "$DEST" && ls -1 ./*.jar | sed 's|^\./|    |')
