@@ -335,7 +335,7 @@ fn stages_once(inputs: &[&Path], out: &Path, t: &mut StageTimes) -> usize {
         }
     }
     let t1 = Instant::now();
-    let plan = resolve::resolve(&profiles, &packs).unwrap_or_else(|_| panic!("resolve errors"));
+    let plan = resolve::resolve(profiles, &packs).unwrap_or_else(|_| panic!("resolve errors"));
     let t2 = Instant::now();
     let findings = check::check(&plan, &packs);
     let t3 = Instant::now();

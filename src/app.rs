@@ -15,6 +15,7 @@ use crate::profile::{self, Profiles};
 use crate::render;
 use crate::resolve;
 use crate::sarif;
+use crate::stream;
 
 pub use crate::commands::{completions_cmd, docs_cmd, fmt_cmd, init_cmd, man_cmd, policies_cmd};
 
@@ -165,8 +166,35 @@ pub(crate) fn input_failure(e: InputErrors, sources: &Sources, opts: &Options) -
     }
 }
 
-/// load → resolve → check.
+/// Profiles read and validated, packs loaded: what every command starts from.
+pub struct Loaded {
+    pub sources: Sources,
+    pub packs: PackSet,
+    pub profiles: Profiles,
+    pub inputs: Vec<ManifestInput>,
+}
+
+/// load → resolve → check, the whole plan at once.
 pub fn compile(opts: &Options) -> Result<Compiled, (InputErrors, Sources)> {
+    let Loaded {
+        sources,
+        packs,
+        profiles,
+        inputs,
+    } = load(opts)?;
+    let plan = resolve::resolve(profiles, &packs).map_err(|e| (e, sources.clone()))?;
+    let findings = check::check(&plan, &packs);
+    Ok(Compiled {
+        sources,
+        packs,
+        plan,
+        findings,
+        inputs,
+    })
+}
+
+/// Read every profile and pack; input errors of all files at once.
+pub fn load(opts: &Options) -> Result<Loaded, (InputErrors, Sources)> {
     let mut sources = Sources::default();
     let policy_dirs: Vec<&Path> = opts.policies.iter().map(PathBuf::as_path).collect();
     // Start-up: the packs and the profile validators are independent; build them side by side.
@@ -239,32 +267,29 @@ pub fn compile(opts: &Options) -> Result<Compiled, (InputErrors, Sources)> {
     if let Err(d) = opts.versions.apply(&mut profiles) {
         return Err((InputErrors::one(d), sources));
     }
-    let plan = resolve::resolve(&profiles, &packs).map_err(|e| (e, sources.clone()))?;
-    let findings = check::check(&plan, &packs);
-    Ok(Compiled {
+    Ok(Loaded {
         sources,
         packs,
-        plan,
-        findings,
+        profiles,
         inputs,
     })
 }
 
-fn findings_output(c: &Compiled, opts: &Options) -> (String, i32) {
-    let code = i32::from(c.findings.iter().any(|f| f.severity == Severity::Error));
+fn findings_output(findings: &[Diagnostic], sources: &Sources, opts: &Options) -> (String, i32) {
+    let code = i32::from(findings.iter().any(|f| f.severity == Severity::Error));
     let text = match opts.format {
-        Format::Human => render_human(&c.findings, &c.sources, opts.color),
+        Format::Human => render_human(findings, sources, opts.color),
         Format::Json | Format::Sarif => String::new(),
     };
     (text, code)
 }
 
-fn summary(c: &Compiled) -> std::collections::BTreeMap<String, usize> {
+fn summary(findings: &[Diagnostic]) -> std::collections::BTreeMap<String, usize> {
     let mut m = std::collections::BTreeMap::new();
     for s in [Severity::Error, Severity::Warning, Severity::Info] {
         m.insert(
             s.to_string(),
-            c.findings.iter().filter(|f| f.severity == s).count(),
+            findings.iter().filter(|f| f.severity == s).count(),
         );
     }
     m
@@ -284,31 +309,84 @@ pub fn build_with_io(opts: &Options, out: &Path, check_only: bool, io: &dyn emit
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 fn build_impl(opts: &Options, out: &Path, check_only: bool, io: Option<&dyn emit::Io>) -> Outcome {
-    let c = match compile(opts) {
-        Ok(c) => c,
+    let Loaded {
+        sources,
+        packs,
+        profiles,
+        inputs,
+    } = match load(opts) {
+        Ok(l) => l,
         Err((e, sources)) => return input_failure(e, &sources, opts),
     };
     let env = match render::environment(opts.templates.as_deref()) {
         Ok(env) => env,
-        Err(d) => return input_failure(InputErrors::one(d), &c.sources, opts),
+        Err(d) => return input_failure(InputErrors::one(d), &sources, opts),
     };
-    let units = match render::render_plan(&c.plan, &env) {
-        Ok(u) => u,
-        Err(e) => return input_failure(InputErrors(e), &c.sources, opts),
+    // The CLI writes to the real file system, rolling back on SIGINT/SIGTERM/SIGHUP.
+    let signals;
+    let real_io;
+    let io: &dyn emit::Io = match io {
+        Some(io) => io,
+        None => {
+            signals = emit::Signals::catch();
+            real_io = signals.io(emit::WriteOptions { fsync: opts.fsync });
+            &real_io
+        }
     };
-    let manifest = Manifest {
+    let (fleet, groups) = resolve::Fleet::new(profiles, &packs);
+    let diff = check_only.then(|| emit::Diff::new(out));
+    // The output is opened (created, locked, recovered) only when there is something to write.
+    let writer = match (&diff, fleet.errors.is_empty()) {
+        (None, true) => match emit::Writer::open(io, out) {
+            Ok(w) => Some(w),
+            Err(e) => return emit_failure(e, &sources, opts),
+        },
+        _ => None,
+    };
+    let s = {
+        let output = match (&diff, &writer) {
+            (Some(d), _) => stream::Output::Check(d),
+            (None, Some(w)) => stream::Output::Write(w),
+            (None, None) => stream::Output::Discard,
+        };
+        let parallel = check_only || io.concurrent();
+        stream::run(
+            &fleet,
+            groups,
+            &packs,
+            &env,
+            &output,
+            &|| io.interrupted(),
+            parallel,
+        )
+    };
+    // What is left to do needs no profile: free the clusters' too before the manifest and the
+    // report, the two large texts of a fleet build (the jobs' went group by group).
+    drop(fleet);
+    if !s.errors.is_empty() {
+        // Dropping the writer removes what it staged: the output is as it was.
+        drop(writer);
+        return input_failure(InputErrors(s.errors), &sources, opts);
+    }
+    if let Some(e) = s.emit_error {
+        drop(writer);
+        return emit_failure(e, &sources, opts);
+    }
+    let mut manifest = Manifest {
         generator: "flinkgen",
-        inputs: c.inputs.clone(),
-        packs: c.plan.packs.clone(),
-        findings: summary(&c),
-        files: emit::manifest_files(&units),
+        inputs,
+        packs: s.packs.clone(),
+        findings: summary(&s.findings),
+        files: vec![],
     };
-    let (findings_text, mut code) = findings_output(&c, opts);
+    let mut code = 0;
     let mut stdout = String::new();
-    let mut stderr = findings_text;
-    let nfiles: usize = units.iter().map(|u| u.files.len()).sum::<usize>() + 1;
-    if check_only {
-        let d = emit::diff(out, &units, &manifest);
+    let mut stderr = String::new();
+    let (jobs, clusters) = (s.jobs, s.clusters);
+    if let Some(diff) = diff {
+        manifest.files = diff.manifest_files();
+        let nfiles = manifest.files.len() + 1;
+        let d = diff.finish(&manifest.to_json());
         if d.is_empty() {
             stderr.push_str(&format!(
                 "{} is up to date ({nfiles} files)\n",
@@ -322,30 +400,16 @@ fn build_impl(opts: &Options, out: &Path, check_only: bool, io: Option<&dyn emit
             ));
             code = 1;
         }
-    } else {
-        let written = match io {
-            None => emit::write(
-                out,
-                &units,
-                &manifest,
-                emit::WriteOptions { fsync: opts.fsync },
-            ),
-            Some(io) => emit::write_with(io, out, &units, &manifest),
-        };
-        let report = match written {
+    } else if let Some(writer) = writer {
+        let (units, _) = writer.units();
+        let report = match writer.finish(manifest) {
             Ok(r) => r,
-            Err(e) => {
-                let mut o = input_failure(InputErrors::one(e.diagnostic), &c.sources, opts);
-                if e.interrupted {
-                    o.code = EXIT_INTERRUPTED;
-                }
-                return o;
-            }
+            Err(e) => return emit_failure(e, &sources, opts),
         };
-        for w in report.warnings {
+        for w in &report.warnings {
             stderr.push_str(&format!("warning: {w}\n"));
         }
-        let (jobs, clusters) = (c.plan.jobs.len(), c.plan.clusters.len());
+        let nfiles = report.files + 1;
         stderr.push_str(&if report.written_files == 0 {
             format!(
                 "{} is up to date ({nfiles} files for {jobs} job(s) and {clusters} cluster(s)): nothing written\n",
@@ -359,23 +423,27 @@ fn build_impl(opts: &Options, out: &Path, check_only: bool, io: Option<&dyn emit
         } else {
             format!(
                 "wrote {} of {nfiles} files for {jobs} job(s) and {clusters} cluster(s) into {} \
-                 ({} of {} directories unchanged, left as they were)\n",
+                 ({} of {units} directories unchanged, left as they were)\n",
                 report.written_files,
                 out.display(),
                 report.unchanged_units,
-                units.len()
             )
         });
     }
+    // The findings come first in the report; rendered after the manifest is written and freed.
+    let (mut findings_text, findings_code) = findings_output(&s.findings, &sources, opts);
+    findings_text.push_str(&stderr);
+    stderr = findings_text;
+    code = code.max(findings_code);
     if opts.format == Format::Json {
         stdout = format!(
             "{}\n",
-            serde_json::json!({"findings": render_json(&c.findings, &c.sources), "drift": check_only && code == 1 && !stdout.is_empty(), "diff": stdout})
+            serde_json::json!({"findings": render_json(&s.findings, &sources), "drift": check_only && code == 1 && !stdout.is_empty(), "diff": stdout})
         );
     } else if opts.format == Format::Sarif {
         // stdout is the SARIF log alone (it is redirected to a file); the diff goes to stderr.
         stderr.push_str(&stdout);
-        stdout = sarif::render_text(&c.findings, &c.sources);
+        stdout = sarif::render_text(&s.findings, &sources);
     }
     Outcome {
         stdout,
@@ -384,12 +452,21 @@ fn build_impl(opts: &Options, out: &Path, check_only: bool, io: Option<&dyn emit
     }
 }
 
+/// A write that failed (exit 2) or was stopped by a signal (exit 130).
+fn emit_failure(e: emit::EmitError, sources: &Sources, opts: &Options) -> Outcome {
+    let mut o = input_failure(InputErrors::one(e.diagnostic), sources, opts);
+    if e.interrupted {
+        o.code = EXIT_INTERRUPTED;
+    }
+    o
+}
+
 /// `flinkgen check`: findings only, nothing written.
 pub fn check_cmd(opts: &Options) -> Outcome {
     match compile(opts) {
         Err((e, sources)) => input_failure(e, &sources, opts),
         Ok(c) => {
-            let (text, code) = findings_output(&c, opts);
+            let (text, code) = findings_output(&c.findings, &c.sources, opts);
             match opts.format {
                 Format::Human => Outcome {
                     stderr: text,

@@ -496,7 +496,7 @@ fn refusals(
         }
     }
     if errors.is_empty()
-        && let Err(e) = crate::resolve::resolve(&profiles, packs)
+        && let Err(e) = crate::resolve::resolve(profiles, packs)
     {
         errors = e.0;
     }

@@ -21,4 +21,5 @@ pub mod profile;
 pub mod render;
 pub mod resolve;
 pub mod sarif;
+pub mod stream;
 pub mod units;

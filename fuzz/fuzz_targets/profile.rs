@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = render_json(&e.0, &sources);
         return;
     }
-    match flinkgen::resolve::resolve(&profiles, packs) {
+    match flinkgen::resolve::resolve(profiles, packs) {
         Err(e) => {
             let _ = render_human(&e.0, &sources, false);
         }

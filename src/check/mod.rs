@@ -116,6 +116,13 @@ pub fn check(plan: &Plan, packs: &PackSet) -> Vec<Diagnostic> {
         .collect();
     let mut items: Vec<Diagnostic> = per_check.into_iter().flatten().collect();
     items.extend(run_assertions(plan, packs));
+    sort_findings(&mut items);
+    items
+}
+
+/// The stable order of findings (errors first, then by code, place and message), without
+/// repeats. Findings of several plans (a fleet's groups) merge into the one order.
+pub fn sort_findings(items: &mut Vec<Diagnostic>) {
     items.sort_by(|a, b| {
         (
             b.severity,
@@ -131,5 +138,4 @@ pub fn check(plan: &Plan, packs: &PackSet) -> Vec<Diagnostic> {
             ))
     });
     items.dedup();
-    items
 }

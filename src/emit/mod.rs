@@ -13,8 +13,8 @@ mod io;
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 
 pub use io::{Fault, FaultyIo, Io, RealIo};
 
@@ -58,7 +58,18 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
+        // A fleet's manifest is tens of megabytes: written into a buffer of about its final
+        // size, not one doubled from empty (which held both halves at once when it grew).
+        let per_file: usize = self
+            .files
+            .iter()
+            .map(|f| f.path.len() + f.sha256.len() + 80)
+            .sum();
+        let mut buf = Vec::with_capacity(per_file + 4096 + 256 * self.inputs.len());
+        let mut s = match serde_json::to_writer_pretty(&mut buf, self) {
+            Ok(()) => String::from_utf8(buf).unwrap_or_else(|_| "{}".into()),
+            Err(_) => "{}".into(),
+        };
         s.push('\n');
         s
     }
@@ -138,6 +149,8 @@ pub struct EmitReport {
     pub unchanged_units: usize,
     /// Files written, manifest.json included (0 when the output was already up to date).
     pub written_files: usize,
+    /// Files of the output, manifest.json not included.
+    pub files: usize,
 }
 
 /// An exclusive `flock` on `<out>/.flinkgen.lock`, held for the whole write. The kernel drops a
@@ -230,40 +243,61 @@ pub struct WriteOptions {
     pub fsync: bool,
 }
 
-/// Write every unit and the manifest on the real file system (the CLI's entry point). SIGINT,
-/// SIGTERM and SIGHUP during the write roll it back (exit 130); a second SIGINT exits at once,
-/// and the next build cleans up after it.
+/// SIGINT, SIGTERM and SIGHUP set a flag while this guard lives (the write rolls back, exit
+/// 130); a second SIGINT exits at once, and the next build cleans up after it.
+pub struct Signals {
+    flag: Arc<AtomicBool>,
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl Signals {
+    pub fn catch() -> Signals {
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut ids = vec![];
+        #[cfg(unix)]
+        for sig in [
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+        ] {
+            // Conditional shutdown first: a second signal, when the first is already set, exits.
+            if let Ok(id) = signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone())
+            {
+                ids.push(id);
+            }
+            if let Ok(id) = signal_hook::flag::register(sig, flag.clone()) {
+                ids.push(id);
+            }
+        }
+        Signals { flag, ids }
+    }
+
+    /// The real file system, interrupted by these signals.
+    pub fn io(&self, opts: WriteOptions) -> RealIo {
+        RealIo {
+            fsync: opts.fsync,
+            interrupt: Some(self.flag.clone()),
+        }
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
+/// Write every unit and the manifest on the real file system, with [`Signals`] caught.
 pub fn write(
     out: &Path,
     units: &[Unit],
     manifest: &Manifest,
     opts: WriteOptions,
 ) -> Result<EmitReport, EmitError> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let mut ids = vec![];
-    #[cfg(unix)]
-    for sig in [
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ] {
-        // Conditional shutdown first: a second signal, when the first is already set, exits.
-        if let Ok(id) = signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone()) {
-            ids.push(id);
-        }
-        if let Ok(id) = signal_hook::flag::register(sig, flag.clone()) {
-            ids.push(id);
-        }
-    }
-    let io = RealIo {
-        fsync: opts.fsync,
-        interrupt: Some(flag),
-    };
-    let r = write_with(&io, out, units, manifest);
-    for id in ids {
-        signal_hook::low_level::unregister(id);
-    }
-    r
+    let signals = Signals::catch();
+    write_with(&signals.io(opts), out, units, manifest)
 }
 
 /// Write every unit and the manifest through `io`. On any error the previous output is as it
@@ -274,65 +308,219 @@ pub fn write_with(
     units: &[Unit],
     manifest: &Manifest,
 ) -> Result<EmitReport, EmitError> {
-    // Refuse unsafe paths before touching anything.
-    for u in units {
-        if !safe_relative(&u.dir) || u.dir.split('/').count() != 2 {
+    let writer = Writer::open(io, out)?;
+    if io.concurrent() {
+        use rayon::prelude::*;
+        units
+            .par_iter()
+            .enumerate()
+            .try_for_each(|(i, u)| writer.add(i, u))?;
+    } else {
+        for (i, u) in units.iter().enumerate() {
+            writer.add(i, u)?;
+        }
+    }
+    writer.finish(Manifest {
+        generator: manifest.generator,
+        inputs: manifest.inputs.clone(),
+        packs: manifest.packs.clone(),
+        findings: manifest.findings.clone(),
+        files: vec![],
+    })
+}
+
+/// An output directory being written unit by unit, as the units are rendered: each unit that
+/// differs from what is on disk is staged at once (and its text dropped by the caller), so a
+/// fleet's output is never all in memory; [`Writer::finish`] swaps the staged units in and
+/// renames manifest.json last (the commit point). A writer dropped without `finish` — an input
+/// error in a later unit, a failed step, a signal — removes its staging and its lock and, if it
+/// created the output directory, that directory too: the previous output is as it was.
+///
+/// `add` may be called from several threads (units stage into disjoint directories); through a
+/// test seam that is not `concurrent`, the caller adds units one after another so that the
+/// steps are numbered the same way in every run.
+pub struct Writer<'a> {
+    io: &'a dyn Io,
+    out: PathBuf,
+    staging: PathBuf,
+    lock: Option<Lock<'a>>,
+    /// The output directory did not exist: an aborted build removes it again (once empty).
+    created_out: bool,
+    state: Mutex<Staged>,
+}
+
+#[derive(Default)]
+struct Staged {
+    staging_created: bool,
+    /// Units that differ from the disk, staged, by the caller's key (the output order).
+    units: Vec<StagedUnit>,
+    total_units: usize,
+    unchanged_units: usize,
+    files: Vec<ManifestFile>,
+}
+
+struct StagedUnit {
+    key: usize,
+    dir: String,
+    /// The directories staging created for it (fsync'd with `--fsync`).
+    dirs: Vec<PathBuf>,
+    files: usize,
+}
+
+impl<'a> Writer<'a> {
+    /// Create the output directory if needed, take its lock and clean up after killed builds.
+    pub fn open(io: &'a dyn Io, out: &Path) -> Result<Writer<'a>, EmitError> {
+        if let Ok(m) = fs::metadata(out)
+            && !m.is_dir()
+        {
+            return Err(Diagnostic::error(format!(
+                "the output path {} exists and is not a directory",
+                out.display()
+            ))
+            .with_help("pass a directory with -o (it is created if missing)")
+            .into());
+        }
+        let created_out = fs::symlink_metadata(out).is_err();
+        io.create_dir_all(out)
+            .map_err(|e| io_err("create", out, &e))?;
+        let mut writer = Writer {
+            io,
+            out: out.to_path_buf(),
+            staging: out.join(format!("{STAGING_PREFIX}{}", std::process::id())),
+            lock: None,
+            created_out,
+            state: Mutex::new(Staged::default()),
+        };
+        writer.lock = Some(lock(io, out)?);
+        recover_locked(io, out)?;
+        Ok(writer)
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, Staged> {
+        // A panic elsewhere cannot leave `Staged` half-updated in a way that matters here.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Record one unit for the manifest and, unless its directory already holds exactly its
+    /// files, stage it. `key` orders the swaps (the caller's output order).
+    pub fn add(&self, key: usize, u: &Unit) -> Result<(), EmitError> {
+        check_paths(u)?;
+        let files: Vec<ManifestFile> = u
+            .files
+            .iter()
+            .map(|f| ManifestFile {
+                path: f.path.clone(),
+                sha256: sha256_hex(f.contents.as_bytes()),
+                bytes: f.contents.len(),
+            })
+            .collect();
+        // With fsync every unit is written, so that all of the output is durable.
+        let same = !self.io.fsync() && unit_on_disk(&self.out, u);
+        {
+            let mut st = self.state();
+            st.files.extend(files);
+            st.total_units += 1;
+            if same {
+                st.unchanged_units += 1;
+                return Ok(());
+            }
+            if !st.staging_created {
+                check_interrupt(self.io)?;
+                self.io
+                    .create_dir_all(&self.staging)
+                    .map_err(|e| io_err("create", &self.staging, &e))?;
+                st.staging_created = true;
+            }
+        }
+        let dirs = stage_unit(self.io, &self.staging, u)?;
+        self.state().units.push(StagedUnit {
+            key,
+            dir: u.dir.clone(),
+            dirs,
+            files: u.files.len(),
+        });
+        Ok(())
+    }
+
+    /// Swap the staged units in and write manifest.json (its `files` are the units added).
+    pub fn finish(mut self, mut manifest: Manifest) -> Result<EmitReport, EmitError> {
+        check_interrupt(self.io)?;
+        let mut st = std::mem::take(&mut *self.state());
+        st.files.sort_by(|a, b| a.path.cmp(&b.path));
+        manifest.files = std::mem::take(&mut st.files);
+        st.units.sort_by_key(|u| u.key);
+        let mut report = EmitReport {
+            unchanged_units: st.unchanged_units,
+            files: manifest.files.len(),
+            ..EmitReport::default()
+        };
+        let r = write_staged(self.io, &self.out, &self.staging, &st, &manifest);
+        if let Ok(true) = r {
+            report.written_files = st.units.iter().map(|u| u.files).sum::<usize>() + 1;
+        }
+        // The staging directory holds the new files on failure and the old units on success:
+        // either way it goes. A failure here after success leaves the new output complete.
+        if fs::symlink_metadata(&self.staging).is_ok()
+            && let Err(e) = self.io.remove_dir_all(&self.staging)
+        {
+            report.warnings.push(format!(
+                "could not remove {}: {e}; the next build removes it",
+                self.staging.display()
+            ));
+        }
+        if let Some(w) = self.lock.take().and_then(Lock::release) {
+            report.warnings.push(w);
+        }
+        if r.is_ok() {
+            self.created_out = false;
+        }
+        r.map(|_| report)
+    }
+
+    /// How many units were added (and how many of them were already on disk).
+    pub fn units(&self) -> (usize, usize) {
+        let st = self.state();
+        (st.total_units, st.unchanged_units)
+    }
+}
+
+impl Drop for Writer<'_> {
+    /// An unfinished (or failed) write: nothing of it stays.
+    fn drop(&mut self) {
+        if fs::symlink_metadata(&self.staging).is_ok() {
+            let _ = self.io.remove_dir_all(&self.staging);
+        }
+        if let Some(lock) = self.lock.take() {
+            let _ = lock.release();
+        }
+        if self.created_out {
+            // Only if empty: remove_dir never removes anything but an empty directory.
+            let _ = fs::remove_dir(&self.out);
+        }
+    }
+}
+
+/// Only paths of the form `jobs/<name>/…` inside the unit's own directory may be written.
+fn check_paths(u: &Unit) -> Result<(), EmitError> {
+    if !safe_relative(&u.dir) || u.dir.split('/').count() != 2 {
+        return Err(Diagnostic::error(format!(
+            "refusing to write outside the output directory: {:?}",
+            u.dir
+        ))
+        .into());
+    }
+    for f in &u.files {
+        if !safe_relative(&f.path) || !f.path.starts_with(&format!("{}/", u.dir)) {
             return Err(Diagnostic::error(format!(
                 "refusing to write outside the output directory: {:?}",
-                u.dir
+                f.path
             ))
             .into());
         }
-        for f in &u.files {
-            if !safe_relative(&f.path) || !f.path.starts_with(&format!("{}/", u.dir)) {
-                return Err(Diagnostic::error(format!(
-                    "refusing to write outside the output directory: {:?}",
-                    f.path
-                ))
-                .into());
-            }
-        }
     }
-    if let Ok(m) = fs::metadata(out)
-        && !m.is_dir()
-    {
-        return Err(Diagnostic::error(format!(
-            "the output path {} exists and is not a directory",
-            out.display()
-        ))
-        .with_help("pass a directory with -o (it is created if missing)")
-        .into());
-    }
-    io.create_dir_all(out)
-        .map_err(|e| io_err("create", out, &e))?;
-    let lock = lock(io, out)?;
-    let mut report = EmitReport::default();
-    let result = recover_locked(io, out)
-        .map_err(EmitError::from)
-        .and_then(|()| {
-            let staging = out.join(format!("{STAGING_PREFIX}{}", std::process::id()));
-            let changed = changed_units(io, out, units);
-            report.unchanged_units = units.len() - changed.len();
-            let r = write_staged(io, out, &staging, &changed, manifest);
-            if let Ok(true) = r {
-                report.written_files = changed.iter().map(|u| u.files.len()).sum::<usize>() + 1;
-            }
-            // The staging directory holds the new files on failure and the old units on success:
-            // either way it goes. A failure here after success leaves the new output complete.
-            if fs::symlink_metadata(&staging).is_ok()
-                && let Err(e) = io.remove_dir_all(&staging)
-            {
-                report.warnings.push(format!(
-                    "could not remove {}: {e}; the next build removes it",
-                    staging.display()
-                ));
-            }
-            r
-        });
-    if let Some(w) = lock.release() {
-        report.warnings.push(w);
-    }
-    result.map(|_| report)
+    Ok(())
 }
 
 /// Clean up after builds that were killed (SIGKILL, power loss): under the lock, every staging
@@ -389,7 +577,7 @@ fn recover_locked(io: &dyn Io, out: &Path) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn interrupted_err() -> EmitError {
+pub(crate) fn interrupted_err() -> EmitError {
     EmitError {
         diagnostic: Diagnostic::error("interrupted: the build was stopped by a signal")
             .with_help("the previous output is unchanged and no staging is left; build again"),
@@ -406,23 +594,9 @@ fn check_interrupt(io: &dyn Io) -> Result<(), EmitError> {
     }
 }
 
-/// The units to write: those whose directory does not already hold exactly their files. A
-/// rebuild then touches only what changed — no file is rewritten, renamed or deleted for a unit
-/// that stays the same (their modification times too stay), which is most of a rebuild's cost
-/// on a real disk. With fsync every unit is written, so that all of the output is durable.
-fn changed_units<'u>(io: &dyn Io, out: &Path, units: &'u [Unit]) -> Vec<&'u Unit> {
-    use rayon::prelude::*;
-    if io.fsync() {
-        return units.iter().collect();
-    }
-    let same: Vec<bool> = units.par_iter().map(|u| unit_on_disk(out, u)).collect();
-    units
-        .iter()
-        .zip(same)
-        .filter_map(|(u, same)| (!same).then_some(u))
-        .collect()
-}
-
+/// Whether a unit is unchanged: a rebuild then touches only what changed — no file is
+/// rewritten, renamed or deleted for a unit that stays the same (their modification times too
+/// stay), which is most of a rebuild's cost on a real disk.
 /// Whether `out/<unit>` is a real directory (no link on the way) holding exactly the unit's
 /// files, byte for byte, and nothing else.
 fn unit_on_disk(out: &Path, u: &Unit) -> bool {
@@ -496,13 +670,16 @@ fn stage_unit(io: &dyn Io, staging: &Path, u: &Unit) -> Result<Vec<PathBuf>, Emi
     Ok(dirs)
 }
 
+/// Commit: the manifest is staged, every staged unit checked and swapped in, manifest.json
+/// renamed in last. Returns false when nothing differed and nothing was written.
 fn write_staged(
     io: &dyn Io,
     out: &Path,
     staging: &Path,
-    units: &[&Unit],
+    st: &Staged,
     manifest: &Manifest,
 ) -> Result<bool, EmitError> {
+    let units = &st.units;
     let manifest_json = manifest.to_json();
     let manifest_path = out.join("manifest.json");
     if units.is_empty()
@@ -513,23 +690,13 @@ fn write_staged(
         // Nothing changed: nothing is written.
         return Ok(false);
     }
-    // Stage everything first: a failure here changes nothing in the output.
-    check_interrupt(io)?;
-    io.create_dir_all(staging)
-        .map_err(|e| io_err("create", staging, &e))?;
-    // Units stage into disjoint directories: on the real file system they are written in
-    // parallel; through a test seam one after another, so that its steps are numbered the same
-    // way in every run.
-    let staged: Result<Vec<Vec<PathBuf>>, EmitError> = if io.concurrent() {
-        use rayon::prelude::*;
-        units
-            .par_iter()
-            .map(|u| stage_unit(io, staging, u))
-            .collect()
-    } else {
-        units.iter().map(|u| stage_unit(io, staging, u)).collect()
-    };
-    let staged_dirs: Vec<PathBuf> = staged?.into_iter().flatten().collect();
+    // Everything is staged before the first swap: a failure until then changes nothing.
+    if !st.staging_created {
+        check_interrupt(io)?;
+        io.create_dir_all(staging)
+            .map_err(|e| io_err("create", staging, &e))?;
+    }
+    let staged_dirs: Vec<&PathBuf> = units.iter().flat_map(|u| &u.dirs).collect();
     let manifest_tmp = staging.join("manifest.json");
     check_interrupt(io)?;
     io.write_file(&manifest_tmp, manifest_json.as_bytes())
@@ -554,7 +721,7 @@ fn write_staged(
 
     // Check every target before touching any: no links, parents creatable.
     let mut parents: Vec<PathBuf> = vec![];
-    for &u in units {
+    for u in units {
         let target = out.join(&u.dir);
         if let Some(parent) = target.parent() {
             refuse_symlink(out, parent)?;
@@ -628,11 +795,11 @@ fn swap_all(
     out: &Path,
     staging: &Path,
     aside_root: &Path,
-    units: &[&Unit],
+    units: &[StagedUnit],
     swapped: &mut Vec<(PathBuf, Option<PathBuf>)>,
 ) -> Result<(), EmitError> {
     let mut aside_parents: Vec<PathBuf> = vec![];
-    for &u in units {
+    for u in units {
         let target = out.join(&u.dir);
         let staged = staging.join(&u.dir);
         let aside = aside_root.join(&u.dir);
@@ -680,45 +847,119 @@ fn refuse_symlink(out: &Path, dir: &Path) -> Result<(), Diagnostic> {
 /// `--check`: compare with what is on disk, write nothing. Returns a unified diff, empty when
 /// the output is current.
 pub fn diff(out: &Path, units: &[Unit], manifest: &Manifest) -> String {
-    let mut report = String::new();
-    let mut expected: Vec<(String, String)> = units
-        .iter()
-        .flat_map(|u| u.files.iter().map(|f| (f.path.clone(), f.contents.clone())))
-        .collect();
-    expected.push(("manifest.json".into(), manifest.to_json()));
-    expected.sort();
-    for (path, want) in &expected {
-        let have = fs::read_to_string(out.join(path)).unwrap_or_default();
-        if &have != want {
-            let d = similar::TextDiff::from_lines(have.as_str(), want.as_str());
-            report.push_str(
-                &d.unified_diff()
-                    .context_radius(3)
-                    .header(&format!("a/{path}"), &format!("b/{path}"))
-                    .to_string(),
-            );
+    let d = Diff::new(out);
+    for (i, u) in units.iter().enumerate() {
+        d.add(i, u);
+    }
+    d.finish(&manifest.to_json())
+}
+
+/// `--check` unit by unit, as the units are rendered: only the differences are kept. The report
+/// is the same whatever order units arrive in: file diffs sorted by path (manifest.json among
+/// them), then the files a rebuild would remove, unit by unit in key order.
+pub struct Diff {
+    out: PathBuf,
+    state: Mutex<DiffState>,
+}
+
+#[derive(Default)]
+struct DiffState {
+    /// (path, unified diff) of each file that differs.
+    changed: Vec<(String, String)>,
+    /// (unit key, report lines) of files on disk that the unit no longer has.
+    removed: Vec<(usize, String)>,
+    files: Vec<ManifestFile>,
+}
+
+impl Diff {
+    pub fn new(out: &Path) -> Diff {
+        Diff {
+            out: out.to_path_buf(),
+            state: Mutex::new(DiffState::default()),
         }
     }
-    // Files a rebuild would remove from the units it replaces (looked up in a set: a fleet's
-    // `--check` compares tens of thousands of files).
-    let expected_paths: std::collections::HashSet<&str> =
-        expected.iter().map(|(p, _)| p.as_str()).collect();
-    for u in units {
+
+    pub fn add(&self, key: usize, u: &Unit) {
+        let mut changed = vec![];
+        for f in &u.files {
+            if let Some(d) = file_diff(&self.out, &f.path, &f.contents) {
+                changed.push((f.path.clone(), d));
+            }
+        }
+        let expected: std::collections::HashSet<&str> =
+            u.files.iter().map(|f| f.path.as_str()).collect();
         let mut on_disk = vec![];
-        collect(&out.join(&u.dir), &mut on_disk);
+        collect(&self.out.join(&u.dir), &mut on_disk);
+        let mut removed = String::new();
         for p in on_disk {
             let rel = p
-                .strip_prefix(out)
+                .strip_prefix(&self.out)
                 .map(|r| r.to_string_lossy().replace('\\', "/"))
                 .unwrap_or_default();
-            if !expected_paths.contains(rel.as_str()) {
-                report.push_str(&format!(
+            if !expected.contains(rel.as_str()) {
+                removed.push_str(&format!(
                     "--- a/{rel}\n+++ /dev/null\n(file would be removed)\n"
                 ));
             }
         }
+        let files = u.files.iter().map(|f| ManifestFile {
+            path: f.path.clone(),
+            sha256: sha256_hex(f.contents.as_bytes()),
+            bytes: f.contents.len(),
+        });
+        let mut st = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.changed.extend(changed);
+        if !removed.is_empty() {
+            st.removed.push((key, removed));
+        }
+        st.files.extend(files);
     }
-    report
+
+    /// The manifest's files (sorted by path), for the manifest the diff compares last.
+    pub fn manifest_files(&self) -> Vec<ManifestFile> {
+        let mut st = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut files = std::mem::take(&mut st.files);
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files
+    }
+
+    pub fn finish(self, manifest_json: &str) -> String {
+        let mut st = self
+            .state
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(d) = file_diff(&self.out, "manifest.json", manifest_json) {
+            st.changed.push(("manifest.json".into(), d));
+        }
+        st.changed.sort();
+        st.removed.sort();
+        let mut report = String::new();
+        for (_, d) in st.changed {
+            report.push_str(&d);
+        }
+        for (_, r) in st.removed {
+            report.push_str(&r);
+        }
+        report
+    }
+}
+
+/// The unified diff of `out/path` (missing: empty) against `want`, or None when they are equal.
+fn file_diff(out: &Path, path: &str, want: &str) -> Option<String> {
+    let have = fs::read_to_string(out.join(path)).unwrap_or_default();
+    (have != want).then(|| {
+        similar::TextDiff::from_lines(have.as_str(), want)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{path}"), &format!("b/{path}"))
+            .to_string()
+    })
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {

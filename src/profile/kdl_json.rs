@@ -10,17 +10,24 @@
 //!
 //! Every JSON location remembers the span it came from, so schema errors point at KDL text.
 
-use std::collections::HashMap;
-
 use kdl::{KdlNode, KdlValue};
 use serde_json::{Map, Value};
 
 use crate::diag::{Diagnostic, Span};
 
 /// Where each JSON location (a JSON pointer) came from.
+///
+/// Compact, because every loaded profile keeps one until its job is resolved (a fleet holds
+/// thousands): the pointers are one string, the entries a vector sorted by pointer once the
+/// conversion is done ([`SpanMap::freeze`]); a hash map of owned strings took twice the memory.
 #[derive(Debug, Clone, Default)]
 pub struct SpanMap {
-    map: HashMap<String, Located>,
+    /// Every pointer, one after another.
+    keys: String,
+    /// (start, end) of the pointer in `keys`, and its spans.
+    entries: Vec<(u32, u32, Located)>,
+    /// Sorted by pointer, one entry per pointer (the last one inserted).
+    frozen: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -35,13 +42,67 @@ pub struct Located {
 
 impl SpanMap {
     fn insert(&mut self, ptr: &str, loc: Located) {
-        self.map.insert(ptr.to_string(), loc);
+        // Profiles are bounded (profile::MAX_FILE_BYTES): the offsets fit in u32.
+        let start = u32::try_from(self.keys.len()).unwrap_or(u32::MAX);
+        self.keys.push_str(ptr);
+        let end = u32::try_from(self.keys.len()).unwrap_or(u32::MAX);
+        self.entries.push((start, end, loc));
+        self.frozen = false;
     }
+
+    fn key(&self, e: &(u32, u32, Located)) -> &str {
+        self.keys.get(e.0 as usize..e.1 as usize).unwrap_or("")
+    }
+
+    /// Sort by pointer and keep the last span of each, in as little memory as it takes.
+    pub fn freeze(&mut self) {
+        if self.frozen {
+            return;
+        }
+        let mut order: Vec<usize> = (0..self.entries.len()).collect();
+        // Stable: among equal pointers the last inserted stays last.
+        order.sort_by(|&a, &b| self.key(&self.entries[a]).cmp(self.key(&self.entries[b])));
+        let mut keys = String::with_capacity(self.keys.len());
+        let mut entries: Vec<(u32, u32, Located)> = Vec::with_capacity(self.entries.len());
+        for (n, &i) in order.iter().enumerate() {
+            let e = self.entries[i];
+            let k = self.key(&e);
+            if order
+                .get(n + 1)
+                .is_some_and(|&next| self.key(&self.entries[next]) == k)
+            {
+                continue;
+            }
+            let start = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+            keys.push_str(k);
+            let end = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+            entries.push((start, end, e.2));
+        }
+        self.keys = keys;
+        self.entries = entries;
+        self.frozen = true;
+    }
+
+    fn get(&self, ptr: &str) -> Option<&Located> {
+        if self.frozen {
+            self.entries
+                .binary_search_by(|e| self.key(e).cmp(ptr))
+                .ok()
+                .map(|i| &self.entries[i].2)
+        } else {
+            self.entries
+                .iter()
+                .rev()
+                .find(|e| self.key(e) == ptr)
+                .map(|e| &e.2)
+        }
+    }
+
     /// The span recorded for `ptr`, or for its closest recorded parent.
     pub fn find(&self, ptr: &str) -> Option<Located> {
         let mut p = ptr;
         loop {
-            if let Some(l) = self.map.get(p) {
+            if let Some(l) = self.get(p) {
                 return Some(*l);
             }
             match p.rfind('/') {
@@ -52,10 +113,10 @@ impl SpanMap {
     }
     /// The span of a value at exactly `ptr` (e.g. `/state/size`).
     pub fn value(&self, ptr: &str) -> Option<Span> {
-        self.map.get(ptr).map(|l| l.value)
+        self.get(ptr).map(|l| l.value)
     }
     pub fn whole(&self, ptr: &str) -> Option<Span> {
-        self.map.get(ptr).map(|l| l.whole)
+        self.get(ptr).map(|l| l.whole)
     }
 }
 

@@ -527,6 +527,7 @@ pub fn load_file(sources: &Sources, file: u32, into: &mut Profiles) -> Result<()
         let nav = SchemaNav { root: schema };
         let mut conv = Converter::new(file, nav);
         let json = conv.node(node, Some(schema), "");
+        conv.spans.freeze();
         // Report conversion and schema errors together, but only one error per place, and
         // at most ERRORS_PER_UNIT of them (each new one is compared with those kept).
         let mut node_errors = std::mem::take(&mut conv.errors);
@@ -569,7 +570,7 @@ pub fn load_file(sources: &Sources, file: u32, into: &mut Profiles) -> Result<()
                 into.jobs.push(Located {
                     value,
                     file,
-                    spans: conv.spans.clone(),
+                    spans: std::mem::take(&mut conv.spans),
                     head,
                 })
             }),
@@ -577,7 +578,7 @@ pub fn load_file(sources: &Sources, file: u32, into: &mut Profiles) -> Result<()
                 into.clusters.push(Located {
                     value,
                     file,
-                    spans: conv.spans.clone(),
+                    spans: std::mem::take(&mut conv.spans),
                     head,
                 })
             }),

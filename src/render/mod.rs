@@ -186,23 +186,9 @@ fn render(env: &Environment<'_>, name: &str, ctx: minijinja::Value) -> Result<St
 }
 
 pub fn render_plan(plan: &Plan, env: &Environment<'_>) -> Result<Vec<Unit>, Vec<Diagnostic>> {
-    use rayon::prelude::*;
-    // Units render independently, in parallel, collected in plan order.
-    let clusters: std::collections::HashMap<&str, &ClusterPlan> =
-        plan.clusters.iter().map(|c| (c.name.as_str(), c)).collect();
-    let jobs: Vec<Result<Unit, Diagnostic>> = plan
-        .jobs
-        .par_iter()
-        .map(|job| render_job(job, clusters.get(job.cluster.as_str()).copied(), env))
-        .collect();
-    let cluster_units: Vec<Result<Unit, Diagnostic>> = plan
-        .clusters
-        .par_iter()
-        .map(|c| render_cluster(c, env))
-        .collect();
     let mut units = vec![];
     let mut errors = vec![];
-    for r in jobs.into_iter().chain(cluster_units) {
+    for r in render_units(plan, env) {
         match r {
             Ok(u) => units.push(u),
             Err(e) => errors.push(e),
@@ -213,6 +199,21 @@ pub fn render_plan(plan: &Plan, env: &Environment<'_>) -> Result<Vec<Unit>, Vec<
     } else {
         Err(errors)
     }
+}
+
+/// Every unit of the plan, each rendered or refused: the jobs in plan order, then the clusters.
+pub fn render_units(plan: &Plan, env: &Environment<'_>) -> Vec<Result<Unit, Diagnostic>> {
+    use rayon::prelude::*;
+    // Units render independently, in parallel, collected in plan order.
+    let clusters: std::collections::HashMap<&str, &ClusterPlan> =
+        plan.clusters.iter().map(|c| (c.name.as_str(), c)).collect();
+    let mut units: Vec<Result<Unit, Diagnostic>> = plan
+        .jobs
+        .par_iter()
+        .map(|job| render_job(job, clusters.get(job.cluster.as_str()).copied(), env))
+        .collect();
+    units.par_extend(plan.clusters.par_iter().map(|c| render_cluster(c, env)));
+    units
 }
 
 fn entries(job: &JobPlan, kind: DocKind, text: fn(&Value) -> String) -> Vec<Kv> {

@@ -27,7 +27,7 @@ use crate::diag::{Diagnostic, InputErrors};
 use crate::plan::{DocKind, Input, JobPlan, Origin, PackUse, Plan, Table, Value};
 use crate::policy::PackSet;
 use crate::profile::validate::did_you_mean;
-use crate::profile::{JobProfile, OverrideTarget, Profiles};
+use crate::profile::{ClusterProfile, JobProfile, Located, OverrideTarget, Profiles};
 use crate::units::human_size;
 
 /// Parse the Kafka models and Flink option catalogues the profiles will need, side by side: each
@@ -69,80 +69,196 @@ fn warm_models(profiles: &Profiles) {
     );
 }
 
-pub fn resolve(profiles: &Profiles, packs: &PackSet) -> Result<Plan, InputErrors> {
+/// The whole fleet at once: every group resolved and merged into one plan (jobs in input order,
+/// clusters in profile order). `explain`, `check` and the tests read a whole plan; `build`
+/// streams the groups instead (`stream`), so that a fleet's plans are never all in memory.
+pub fn resolve(profiles: Profiles, packs: &PackSet) -> Result<Plan, InputErrors> {
     use rayon::prelude::*;
-    let mut errors = vec![];
-    duplicates(profiles, &mut errors);
-    warm_models(profiles);
-    let mut plan = Plan::default();
-    for c in &profiles.clusters {
-        match cluster::build(c, packs) {
-            Ok(cp) => plan.clusters.push(cp),
-            Err(e) => errors.extend(e),
-        }
-    }
-    // Each cluster's facts once, by name; jobs then resolve independently, in parallel, and are
-    // collected in input order so the plan does not depend on the thread count.
-    let mut cluster_profiles: HashMap<
-        &str,
-        &crate::profile::Located<crate::profile::ClusterProfile>,
-    > = HashMap::new();
-    for c in &profiles.clusters {
-        cluster_profiles.entry(c.value.name.as_str()).or_insert(c);
-    }
-    let cluster_facts: HashMap<&str, serde_json::Value> = plan
-        .clusters
-        .iter()
-        .map(|c| (c.name.as_str(), cluster_json(c)))
+    let (fleet, groups) = Fleet::new(profiles, packs);
+    let resolved: Vec<Resolved> = groups
+        .into_par_iter()
+        .map(|g| fleet.resolve_group(g))
         .collect();
-    let results: Vec<JobResult> = profiles
-        .jobs
-        .par_iter()
-        .map(|j| {
-            let Some(c) = cluster_profiles.get(j.value.kafka.cluster.as_str()) else {
-                return Err(vec![unknown_cluster(j, profiles)]);
-            };
-            let facts = cluster_facts
-                .get(c.value.name.as_str())
-                .cloned()
-                .unwrap_or_else(|| json!({}));
-            job(j, c, packs, &facts)
-        })
-        .collect();
-    let mut used: BTreeMap<String, PackUse> = BTreeMap::new();
-    for r in results {
-        match r {
-            Ok((jp, pack_uses)) => {
-                for u in pack_uses {
-                    used.insert(u.name.clone(), u);
-                }
-                plan.jobs.push(jp);
-            }
-            Err(e) => errors.extend(e),
-        }
+    let mut errors = fleet.errors.clone();
+    for r in &resolved {
+        errors.extend(r.errors.iter().cloned());
     }
     if !errors.is_empty() {
-        return Err(InputErrors(errors));
+        errors.sort_by_key(|(at, _)| *at);
+        return Err(InputErrors(errors.into_iter().map(|(_, d)| d).collect()));
     }
-    let mut by_cluster: HashMap<&str, Vec<&JobPlan>> = HashMap::new();
-    for j in &plan.jobs {
-        by_cluster.entry(j.cluster.as_str()).or_default().push(j);
+    let mut jobs: Vec<(usize, JobPlan)> = vec![];
+    let mut clusters: Vec<(usize, crate::plan::ClusterPlan)> = vec![];
+    let mut used: BTreeMap<String, PackUse> = BTreeMap::new();
+    for r in resolved {
+        used.extend(r.packs);
+        // Without errors every job of the group is in its plan, in the group's order.
+        jobs.extend(r.jobs.into_iter().zip(r.plan.jobs));
+        clusters.extend(r.plan.clusters.into_iter().map(|c| (r.cluster, c)));
     }
-    for c in &mut plan.clusters {
-        let jobs = by_cluster
-            .get(c.name.as_str())
-            .map_or(&[][..], Vec::as_slice);
-        cluster::reconcile(c, jobs);
-        if let Some(k) = c
-            .fact_str("kafka-pack")
-            .and_then(|f| f.split_once('@'))
-            .and_then(|(name, version)| packs.named(name).filter(|k| k.version == version))
-        {
-            used.insert(k.name.clone(), pack_use(k));
+    jobs.sort_by_key(|(i, _)| *i);
+    clusters.sort_by_key(|(i, _)| *i);
+    Ok(Plan {
+        jobs: jobs.into_iter().map(|(_, j)| j).collect(),
+        clusters: clusters.into_iter().map(|(_, c)| c).collect(),
+        packs: used.into_values().collect(),
+    })
+}
+
+/// Where an input error belongs in the report: profile-wide errors first, then the clusters',
+/// then the jobs' in input order — the same order whichever group found them first.
+pub type ErrorAt = (u8, usize);
+
+/// A fleet cut into groups that resolve independently: one Kafka cluster and the jobs that use
+/// it. A job reads only its own cluster's facts, a cluster is reconciled only with its own jobs,
+/// and every check compares jobs only within one cluster (`check`), so a group is a complete
+/// plan for everything it contains. The fleet keeps the cluster profiles; each group owns its
+/// job profiles, which go as soon as the group is resolved.
+pub struct Fleet<'a> {
+    packs: &'a PackSet,
+    cluster_profiles: Vec<Located<ClusterProfile>>,
+    jobs: usize,
+    /// Errors found before any job is resolved: duplicate names, unknown clusters, clusters.
+    pub errors: Vec<(ErrorAt, Diagnostic)>,
+    /// Each cluster profile's plan before reconciliation (`None` when it has errors) and its
+    /// facts as the jobs' expressions see them.
+    clusters: Vec<(Option<crate::plan::ClusterPlan>, serde_json::Value)>,
+}
+
+/// One cluster profile (by index) and its jobs (input index and profile, in input order).
+pub struct Group {
+    pub cluster: usize,
+    pub jobs: Vec<(usize, Located<JobProfile>)>,
+}
+
+/// A resolved group: a plan of its jobs and (unless it has errors) its reconciled cluster.
+pub struct Resolved {
+    /// The group's cluster profile (index) and its jobs' input indices.
+    pub cluster: usize,
+    pub jobs: Vec<usize>,
+    pub plan: Plan,
+    pub packs: BTreeMap<String, PackUse>,
+    pub errors: Vec<(ErrorAt, Diagnostic)>,
+}
+
+impl<'a> Fleet<'a> {
+    pub fn new(profiles: Profiles, packs: &'a PackSet) -> (Fleet<'a>, Vec<Group>) {
+        let mut dup = vec![];
+        duplicates(&profiles, &mut dup);
+        let mut errors: Vec<(ErrorAt, Diagnostic)> = dup.into_iter().map(|d| ((0, 0), d)).collect();
+        warm_models(&profiles);
+        let clusters: Vec<(Option<crate::plan::ClusterPlan>, serde_json::Value)> = profiles
+            .clusters
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match cluster::build(c, packs) {
+                Ok(cp) => {
+                    let facts = cluster_json(&cp);
+                    (Some(cp), facts)
+                }
+                Err(e) => {
+                    errors.extend(e.into_iter().map(|d| ((1, i), d)));
+                    (None, json!({}))
+                }
+            })
+            .collect();
+        let names: std::collections::HashSet<&str> = profiles
+            .clusters
+            .iter()
+            .map(|c| c.value.name.as_str())
+            .collect();
+        for (i, j) in profiles.jobs.iter().enumerate() {
+            if !names.contains(j.value.kafka.cluster.as_str()) {
+                errors.push(((2, i), unknown_cluster(j, &profiles)));
+            }
         }
+        drop(names);
+        let jobs = profiles.jobs.len();
+        let Profiles {
+            jobs: job_profiles,
+            clusters: cluster_profiles,
+        } = profiles;
+        let mut groups: Vec<Group> = (0..cluster_profiles.len())
+            .map(|cluster| Group {
+                cluster,
+                jobs: vec![],
+            })
+            .collect();
+        {
+            // The first cluster profile of a name takes its jobs (a second one is an error above).
+            let mut by_name: HashMap<&str, usize> = HashMap::new();
+            for (i, c) in cluster_profiles.iter().enumerate() {
+                by_name.entry(c.value.name.as_str()).or_insert(i);
+            }
+            for (i, j) in job_profiles.into_iter().enumerate() {
+                if let Some(&g) = by_name.get(j.value.kafka.cluster.as_str()) {
+                    groups[g].jobs.push((i, j));
+                }
+            }
+        }
+        (
+            Fleet {
+                packs,
+                cluster_profiles,
+                jobs,
+                errors,
+                clusters,
+            },
+            groups,
+        )
     }
-    plan.packs = used.into_values().collect();
-    Ok(plan)
+
+    /// How many job profiles the fleet has (resolved or not).
+    pub fn jobs(&self) -> usize {
+        self.jobs
+    }
+
+    /// Resolve a group's jobs (in parallel) and reconcile its cluster with them. The group's
+    /// job profiles are dropped here: nothing later reads a profile.
+    pub fn resolve_group(&self, g: Group) -> Resolved {
+        use rayon::prelude::*;
+        let c = &self.cluster_profiles[g.cluster];
+        let (cluster, facts) = &self.clusters[g.cluster];
+        let results: Vec<JobResult> = g
+            .jobs
+            .par_iter()
+            .map(|(_, j)| job(j, c, self.packs, facts))
+            .collect();
+        let mut r = Resolved {
+            cluster: g.cluster,
+            jobs: g.jobs.iter().map(|(i, _)| *i).collect(),
+            plan: Plan::default(),
+            packs: BTreeMap::new(),
+            errors: vec![],
+        };
+        drop(g);
+        for (&i, result) in r.jobs.iter().zip(results) {
+            match result {
+                Ok((jp, pack_uses)) => {
+                    for u in pack_uses {
+                        r.packs.insert(u.name.clone(), u);
+                    }
+                    r.plan.jobs.push(jp);
+                }
+                Err(e) => r.errors.extend(e.into_iter().map(|d| ((2, i), d))),
+            }
+        }
+        if let Some(cluster) = cluster {
+            let mut cluster = cluster.clone();
+            let jobs: Vec<&JobPlan> = r.plan.jobs.iter().collect();
+            cluster::reconcile(&mut cluster, &jobs);
+            if let Some(k) = cluster
+                .fact_str("kafka-pack")
+                .and_then(|f| f.split_once('@'))
+                .and_then(|(name, version)| self.packs.named(name).filter(|k| k.version == version))
+            {
+                r.packs.insert(k.name.clone(), pack_use(k));
+            }
+            r.plan.clusters.push(cluster);
+        }
+        r.plan.packs = r.packs.values().cloned().collect();
+        r
+    }
 }
 
 fn unknown_cluster(j: &crate::profile::Located<JobProfile>, profiles: &Profiles) -> Diagnostic {
