@@ -566,14 +566,32 @@ fn view(d: &Diagnostic, sources: &Sources) -> MietteView {
 
 /// Render diagnostics for people. `color` follows NO_COLOR and whether stderr is a terminal.
 pub fn render_human(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
-    let handler = handler(color);
+    use rayon::prelude::*;
+    // A fleet's report has tens of thousands of findings, each laid out on its own: rendered in
+    // parallel, a batch at a time (so that only one batch's texts exist beside the report), and
+    // joined in order — the text does not depend on the thread count.
+    const CHUNK: usize = 32;
+    const BATCH: usize = 64 * CHUNK;
     let mut out = String::new();
-    for d in diags {
-        let v = view(d, sources);
-        if handler.render_report(&mut out, &v).is_err() {
-            out.push_str(&d.message);
+    for batch in diags.chunks(BATCH) {
+        let parts: Vec<String> = batch
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let handler = handler(color);
+                let mut text = String::new();
+                for d in chunk {
+                    let v = view(d, sources);
+                    if handler.render_report(&mut text, &v).is_err() {
+                        text.push_str(&d.message);
+                    }
+                    text.push('\n');
+                }
+                text
+            })
+            .collect();
+        for p in parts {
+            out.push_str(&p);
         }
-        out.push('\n');
     }
     out
 }
