@@ -8,7 +8,7 @@ use super::{label_origin, push_label};
 use crate::diag::Diagnostic;
 use crate::plan::{DocKind, JobPlan, Plan};
 use crate::policy::{PackSet, expr};
-use crate::resolve::{cluster_json, rules::context};
+use crate::resolve::{cluster_json, rules::EngineContext};
 
 fn selectors(job: &JobPlan) -> BTreeMap<&'static str, String> {
     let mut s = BTreeMap::new();
@@ -33,12 +33,13 @@ pub fn run(plan: &Plan, packs: &PackSet) -> Vec<Diagnostic> {
             .cluster(&job.cluster)
             .map(cluster_json)
             .unwrap_or_default();
-        let ctx = context(job, &cluster);
+        // Converted for the engine once per job, not once per expression.
+        let ctx = EngineContext::new(job, expr::context(&cluster)).value();
         for pack in packs.policy_packs(&selectors(job)) {
             for rule in &pack.rules {
                 let Some(a) = &rule.assert else { continue };
                 if let Some((when, span)) = &rule.when {
-                    match expr::truthy(when, &ctx) {
+                    match expr::truthy_in(when, &ctx) {
                         Ok(true) => {}
                         Ok(false) => continue,
                         Err(e) => {
@@ -50,7 +51,7 @@ pub fn run(plan: &Plan, packs: &PackSet) -> Vec<Diagnostic> {
                         }
                     }
                 }
-                match expr::truthy(&a.expr, &ctx) {
+                match expr::truthy_in(&a.expr, &ctx) {
                     Ok(true) => {}
                     Ok(false) => {
                         let mut d = Diagnostic {

@@ -3,7 +3,8 @@
 //! The environment is sandboxed by construction: no loader, no filters that touch files or the
 //! network, and a fuel limit so a hostile pack fails in bounded time.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use minijinja::Environment;
 
@@ -26,6 +27,37 @@ fn env() -> &'static Environment<'static> {
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         env
     })
+}
+
+/// At most this many compiled expressions are kept: the packs of a build have a few hundred; a
+/// hostile input (or a fuzzer) with more is compiled each time instead of growing the cache.
+const CACHED_EXPRESSIONS: usize = 4096;
+
+type Compiled = Arc<minijinja::Expression<'static, 'static>>;
+
+/// `expr` compiled, once per process: every job of a fleet evaluates the same pack expressions,
+/// and compiling one cost more than evaluating it.
+fn compiled(expr: &str) -> Result<Compiled, String> {
+    static CACHE: OnceLock<RwLock<HashMap<String, Compiled>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    // A poisoned lock only means another thread panicked while holding it; the map is intact.
+    if let Some(e) = cache
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(expr)
+    {
+        return Ok(e.clone());
+    }
+    let e: Compiled = Arc::new(
+        env()
+            .compile_expression_owned(expr.to_string())
+            .map_err(|e| format!("cannot compile `{}`: {}", shown(expr), plain(&e)))?,
+    );
+    let mut map = cache.write().unwrap_or_else(PoisonError::into_inner);
+    if map.len() < CACHED_EXPRESSIONS {
+        map.insert(expr.to_string(), e.clone());
+    }
+    Ok(e)
 }
 
 /// The expression as quoted in messages: a hostile one may be long.
@@ -76,9 +108,7 @@ fn run_in(expr: &str, ctx: &minijinja::Value) -> Result<minijinja::Value, String
             shown(expr)
         ));
     }
-    let compiled = env()
-        .compile_expression(expr)
-        .map_err(|e| format!("cannot compile `{}`: {}", shown(expr), plain(&e)))?;
+    let compiled = compiled(expr)?;
     compiled
         .eval(ctx.clone())
         .map_err(|e| format!("cannot evaluate `{}`: {}", shown(expr), plain(&e)))

@@ -121,8 +121,8 @@ pub struct Fleet<'a> {
     /// Errors found before any job is resolved: duplicate names, unknown clusters, clusters.
     pub errors: Vec<(ErrorAt, Diagnostic)>,
     /// Each cluster profile's plan before reconciliation (`None` when it has errors) and its
-    /// facts as the jobs' expressions see them.
-    clusters: Vec<(Option<crate::plan::ClusterPlan>, serde_json::Value)>,
+    /// facts as the jobs' expressions see them (converted once per cluster).
+    clusters: Vec<(Option<crate::plan::ClusterPlan>, minijinja::Value)>,
 }
 
 /// One cluster profile (by index) and its jobs (input index and profile, in input order).
@@ -147,18 +147,18 @@ impl<'a> Fleet<'a> {
         duplicates(&profiles, &mut dup);
         let mut errors: Vec<(ErrorAt, Diagnostic)> = dup.into_iter().map(|d| ((0, 0), d)).collect();
         warm_models(&profiles);
-        let clusters: Vec<(Option<crate::plan::ClusterPlan>, serde_json::Value)> = profiles
+        let clusters: Vec<(Option<crate::plan::ClusterPlan>, minijinja::Value)> = profiles
             .clusters
             .iter()
             .enumerate()
             .map(|(i, c)| match cluster::build(c, packs) {
                 Ok(cp) => {
-                    let facts = cluster_json(&cp);
+                    let facts = crate::policy::expr::context(&cluster_json(&cp));
                     (Some(cp), facts)
                 }
                 Err(e) => {
                     errors.extend(e.into_iter().map(|d| ((1, i), d)));
-                    (None, json!({}))
+                    (None, crate::policy::expr::context(&json!({})))
                 }
             })
             .collect();
@@ -332,7 +332,7 @@ fn job(
     j: &crate::profile::Located<crate::profile::JobProfile>,
     c: &crate::profile::Located<crate::profile::ClusterProfile>,
     packs: &PackSet,
-    cluster_facts: &serde_json::Value,
+    cluster_facts: &minijinja::Value,
 ) -> JobResult {
     let p = &j.value;
     let mut selectors: BTreeMap<&'static str, String> = BTreeMap::new();

@@ -36,6 +36,85 @@ pub fn context(plan: &JobPlan, cluster_facts: &serde_json::Value) -> serde_json:
     serde_json::Value::Object(ctx)
 }
 
+/// [`context`], built for the expression engine directly from the plan (no JSON in between:
+/// building and converting the JSON was most of the cost of a job's rules). Part by part, so
+/// that a set re-builds only its document: `job`, `cluster`, then the documents in
+/// `DocKind::ALL` order.
+pub struct EngineContext {
+    parts: Vec<(&'static str, minijinja::Value)>,
+    whole: Option<minijinja::Value>,
+}
+
+impl EngineContext {
+    /// `cluster` is the cluster's facts as [`expr::context`] converted them.
+    pub fn new(plan: &JobPlan, cluster: minijinja::Value) -> EngineContext {
+        let job = minijinja::Value::from_pairs(
+            plan.facts
+                .iter()
+                .map(|(k, f)| {
+                    (
+                        minijinja::Value::from(k.replace('-', "_")),
+                        engine_value(&f.value),
+                    )
+                })
+                .chain(std::iter::once((
+                    minijinja::Value::from("name"),
+                    minijinja::Value::from(plan.name.as_str()),
+                ))),
+        );
+        let mut parts = vec![("job", job), ("cluster", cluster)];
+        for kind in DocKind::ALL {
+            parts.push((kind.name(), document(plan, kind)));
+        }
+        EngineContext { parts, whole: None }
+    }
+
+    /// Re-build one document's part after sets to it.
+    pub fn refresh(&mut self, plan: &JobPlan, kind: DocKind) {
+        if let Some(part) = self.parts.iter_mut().find(|(k, _)| *k == kind.name()) {
+            part.1 = document(plan, kind);
+            self.whole = None;
+        }
+    }
+
+    pub fn value(&mut self) -> minijinja::Value {
+        self.whole
+            .get_or_insert_with(|| {
+                minijinja::Value::from_pairs(self.parts.iter().map(|(k, v)| (*k, v.clone())))
+            })
+            .clone()
+    }
+}
+
+fn document(plan: &JobPlan, kind: DocKind) -> minijinja::Value {
+    match plan.doc(kind) {
+        Some(d) => minijinja::Value::from_pairs(
+            d.entries
+                .iter()
+                .map(|(k, e)| (k.as_str(), engine_value(&e.value))),
+        ),
+        None => minijinja::Value::from_pairs(std::iter::empty::<(&str, minijinja::Value)>()),
+    }
+}
+
+/// A plan value as the engine would see its JSON (`Value::to_json`): serde_json keeps a
+/// non-negative integer as unsigned and a non-finite float as null.
+fn engine_value(v: &Value) -> minijinja::Value {
+    use minijinja::Value as M;
+    match v {
+        Value::Str(s) => M::from(s.as_str()),
+        Value::Int(i) => match u64::try_from(*i) {
+            Ok(u) => M::from(u),
+            Err(_) => M::from(*i),
+        },
+        Value::Bool(b) => M::from(*b),
+        Value::Bytes(b) | Value::Millis(b) => M::from(*b),
+        Value::Float(f) if f.is_finite() => M::from(*f),
+        Value::Float(_) => M::from(()),
+        Value::List(l) => M::from(l.iter().map(|s| M::from(s.as_str())).collect::<Vec<M>>()),
+    }
+}
+
 fn typed(v: serde_json::Value, ty: Option<&str>) -> Result<Value, String> {
     use serde_json::Value as J;
     Ok(match (ty, v) {
@@ -75,7 +154,7 @@ fn literal(s: &Scalar) -> serde_json::Value {
 pub fn apply(
     cx: &JobCtx<'_>,
     plan: &mut JobPlan,
-    cluster_facts: &serde_json::Value,
+    cluster: &minijinja::Value,
     docs: &[DocKind],
 ) -> Result<(), Vec<Diagnostic>> {
     let mut errors = vec![];
@@ -83,15 +162,15 @@ pub fn apply(
         // (doc, key) → (value, span) set in this layer, to catch same-layer conflicts.
         let mut seen: BTreeMap<(DocKind, String), (Value, Span)> = BTreeMap::new();
         // The context is built once and kept in step with every set, so later rules see earlier
-        // sets without rebuilding it per rule; it is converted for the engine only when changed.
-        let mut json_ctx = context(plan, cluster_facts);
-        let mut engine_ctx: Option<minijinja::Value> = None;
+        // sets without rebuilding all of it per rule: a set re-builds only its document.
+        let mut engine = EngineContext::new(plan, cluster.clone());
+        let mut stale: Vec<DocKind> = vec![];
         for pack in layer_packs {
             for rule in &pack.rules {
-                let ctx = engine_ctx
-                    .get_or_insert_with(|| expr::context(&json_ctx))
-                    .clone();
-                let mut changed = false;
+                for kind in stale.drain(..) {
+                    engine.refresh(plan, kind);
+                }
+                let ctx = engine.value();
                 if let Some((when, span)) = &rule.when {
                     match expr::truthy_in(when, &ctx) {
                         Ok(true) => {}
@@ -132,12 +211,8 @@ pub fn apply(
                                 continue;
                             }
                             seen.insert((kind, key.clone()), (v.clone(), set.span));
-                            if let Some(doc) = json_ctx
-                                .get_mut(kind.name())
-                                .and_then(|d| d.as_object_mut())
-                            {
-                                doc.insert(key.clone(), v.to_json());
-                                changed = true;
+                            if !stale.contains(&kind) {
+                                stale.push(kind);
                             }
                             plan.doc_mut(kind).set(
                                 key,
@@ -155,9 +230,6 @@ pub fn apply(
                                 .with_label(set.span, "in this set"),
                         ),
                     }
-                }
-                if changed {
-                    engine_ctx = None;
                 }
             }
         }
@@ -194,4 +266,68 @@ fn layered<'a>(cx: &JobCtx<'a>) -> Vec<Vec<&'a crate::policy::Pack>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The engine's context, built from the plan part by part, is exactly the JSON context
+    /// converted: every example job, every key, every value type (unsigned, negative, float,
+    /// list). Also after a document is refreshed.
+    #[test]
+    fn the_engine_context_is_the_json_context_converted() {
+        let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let opts = crate::app::Options {
+            inputs: vec![examples],
+            ..Default::default()
+        };
+        let c = crate::app::compile(&opts).unwrap_or_else(|_| panic!("examples compile"));
+        assert!(c.plan.jobs.len() >= 5);
+        for job in &c.plan.jobs {
+            let cluster = c
+                .plan
+                .cluster(&job.cluster)
+                .map(crate::resolve::cluster_json)
+                .unwrap_or_default();
+            let want = expr::context(&context(job, &cluster));
+            let mut engine = EngineContext::new(job, expr::context(&cluster));
+            assert_eq!(
+                format!("{:?}", engine.value()),
+                format!("{want:?}"),
+                "{}",
+                job.name
+            );
+            let mut job = job.clone();
+            job.doc_mut(DocKind::Flink).set(
+                "x.negative",
+                Value::Int(-3),
+                Origin::File {
+                    span: Span::new(0, 0, 0),
+                },
+            );
+            job.doc_mut(DocKind::Flink).set(
+                "x.float",
+                Value::Float(0.25),
+                Origin::File {
+                    span: Span::new(0, 0, 0),
+                },
+            );
+            job.doc_mut(DocKind::Flink).set(
+                "x.list",
+                Value::List(vec!["a".into(), "b".into()]),
+                Origin::File {
+                    span: Span::new(0, 0, 0),
+                },
+            );
+            engine.refresh(&job, DocKind::Flink);
+            let want = expr::context(&context(&job, &cluster));
+            assert_eq!(
+                format!("{:?}", engine.value()),
+                format!("{want:?}"),
+                "{}",
+                job.name
+            );
+        }
+    }
 }
