@@ -29,17 +29,21 @@ fn selectors(job: &JobPlan) -> BTreeMap<&'static str, String> {
 pub fn run(plan: &Plan, packs: &PackSet) -> Vec<Diagnostic> {
     let mut out = vec![];
     for job in &plan.jobs {
-        let cluster = plan
-            .cluster(&job.cluster)
-            .map(cluster_json)
-            .unwrap_or_default();
-        // Converted for the engine once per job, not once per expression.
-        let ctx = EngineContext::new(job, expr::context(&cluster)).value();
+        // Converted for the engine once per job (not per expression), and only for a job that
+        // an assertion applies to.
+        let mut engine: Option<minijinja::Value> = None;
         for pack in packs.policy_packs(&selectors(job)) {
             for rule in &pack.rules {
                 let Some(a) = &rule.assert else { continue };
+                let ctx = engine.get_or_insert_with(|| {
+                    let cluster = plan
+                        .cluster(&job.cluster)
+                        .map(cluster_json)
+                        .unwrap_or_default();
+                    EngineContext::new(job, expr::context(&cluster)).value()
+                });
                 if let Some((when, span)) = &rule.when {
-                    match expr::truthy_in(when, &ctx) {
+                    match expr::truthy_in(when, ctx) {
                         Ok(true) => {}
                         Ok(false) => continue,
                         Err(e) => {
@@ -51,7 +55,7 @@ pub fn run(plan: &Plan, packs: &PackSet) -> Vec<Diagnostic> {
                         }
                     }
                 }
-                match expr::truthy_in(&a.expr, &ctx) {
+                match expr::truthy_in(&a.expr, ctx) {
                     Ok(true) => {}
                     Ok(false) => {
                         let mut d = Diagnostic {

@@ -1,8 +1,8 @@
 //! FG3xx: Flink configuration, compatibility and deployment (../shared/reference/flink.md §2, §5, §6).
 
-use super::{CheckDef, Findings, label_job, label_origin};
+use super::{CheckDef, Checked, Findings, label_job, label_origin};
 use crate::diag::Severity;
-use crate::plan::{DocKind, Plan};
+use crate::plan::DocKind;
 
 pub static CHECKS: [CheckDef; 11] = [
     CheckDef {
@@ -106,7 +106,7 @@ pub static CHECKS: [CheckDef; 11] = [
     },
 ];
 
-fn prefix_collision(plan: &Plan, f: &mut Findings) {
+fn prefix_collision(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let Some(doc) = job.doc(DocKind::Flink) else {
             continue;
@@ -137,7 +137,7 @@ fn prefix_collision(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn operator_support(plan: &Plan, f: &mut Findings) {
+fn operator_support(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         // Unknown operator version (lint without --fact operator-version): nothing to compare.
         if job.fact("operator-version").is_none() {
@@ -183,7 +183,7 @@ fn operator_support(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn connector_support(plan: &Plan, f: &mut Findings) {
+fn connector_support(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         if job.sources.is_empty() && job.sinks.is_empty() {
             continue;
@@ -228,7 +228,7 @@ fn connector_support(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn stateless_upgrade(plan: &Plan, f: &mut Findings) {
+fn stateless_upgrade(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let Some(mode) = job.get(DocKind::K8s, "spec.job.upgradeMode") else {
             continue;
@@ -250,7 +250,7 @@ fn stateless_upgrade(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn missing_storage(plan: &Plan, f: &mut Findings) {
+fn missing_storage(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let Some(flink) = job.doc(DocKind::Flink) else {
             continue;
@@ -280,7 +280,7 @@ fn missing_storage(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn parallelism_above_max(plan: &Plan, f: &mut Findings) {
+fn parallelism_above_max(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let Some(doc) = job.doc(DocKind::Flink) else {
             continue;
@@ -306,7 +306,7 @@ fn parallelism_above_max(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn local_recovery_scope(plan: &Plan, f: &mut Findings) {
+fn local_recovery_scope(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let Some(doc) = job.doc(DocKind::Flink) else {
             continue;
@@ -328,7 +328,7 @@ fn local_recovery_scope(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn large_state_no_local_disk(plan: &Plan, f: &mut Findings) {
+fn large_state_no_local_disk(plan: &Checked<'_>, f: &mut Findings) {
     const PER_NODE: f64 = 10.0 * (1u64 << 30) as f64;
     for job in &plan.jobs {
         if job.fact_str("state-backend") != Some("rocksdb")
@@ -361,7 +361,7 @@ fn large_state_no_local_disk(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn filesystem_plugin(plan: &Plan, f: &mut Findings) {
+fn filesystem_plugin(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let Some(storage) = job.fact("storage") else {
             continue;
@@ -388,7 +388,7 @@ fn float_fact(job: &crate::plan::JobPlan, name: &str) -> Option<f64> {
     }
 }
 
-fn checkpoint_share(plan: &Plan, f: &mut Findings) {
+fn checkpoint_share(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let (Some(est), Some(share)) = (
             job.fact("checkpoint-duration-estimate"),
@@ -417,7 +417,7 @@ fn checkpoint_share(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn timeout_below_estimate(plan: &Plan, f: &mut Findings) {
+fn timeout_below_estimate(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let (Some(est), Some(margin)) = (
             job.fact("checkpoint-duration-estimate"),

@@ -1,8 +1,8 @@
 //! FG1xx: Kafka and exactly-once rules (../shared/reference/kafka.md §8, R1–R9).
 
-use super::{CheckDef, Findings, label_cluster, label_job, label_origin};
+use super::{CheckDef, Checked, Findings, label_cluster, label_job, label_origin};
 use crate::diag::Severity;
-use crate::plan::{DocKind, Plan, Value};
+use crate::plan::{DocKind, Value};
 use crate::resolve::cluster::effective_number;
 use crate::units::human_duration;
 
@@ -216,7 +216,7 @@ pub static CHECKS: [CheckDef; 23] = [
     },
 ];
 
-fn transaction_timeout_above_max(plan: &Plan, f: &mut Findings) {
+fn transaction_timeout_above_max(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let Some(e) = job.get(DocKind::Producer, "transaction.timeout.ms") else {
             continue;
@@ -247,7 +247,7 @@ fn transaction_timeout_above_max(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn recovery_outlasts_transaction(plan: &Plan, f: &mut Findings) {
+fn recovery_outlasts_transaction(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let (Some(needed), Some(e)) = (
             job.fact("transaction-needed"),
@@ -283,7 +283,7 @@ fn recovery_outlasts_transaction(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn id_expires_before_restore(plan: &Plan, f: &mut Findings) {
+fn id_expires_before_restore(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         if job.fact_str("delivery") != Some("exactly-once") || job.sinks.is_empty() {
             continue;
@@ -323,7 +323,7 @@ fn id_expires_before_restore(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn downstream_reads_uncommitted(plan: &Plan, f: &mut Findings) {
+fn downstream_reads_uncommitted(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         // No downstream reader settings at all (lint without such a file): nothing to judge.
         if job.fact_str("delivery") != Some("exactly-once")
@@ -349,7 +349,7 @@ fn downstream_reads_uncommitted(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn replication_above_brokers(plan: &Plan, f: &mut Findings) {
+fn replication_above_brokers(plan: &Checked<'_>, f: &mut Findings) {
     for c in &plan.clusters {
         let Some(brokers) = c.fact_i64("brokers") else {
             continue;
@@ -413,7 +413,7 @@ fn replication_above_brokers(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn idempotence_misconfigured(plan: &Plan, f: &mut Findings) {
+fn idempotence_misconfigured(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let Some(doc) = job.doc(DocKind::Producer) else {
             continue;
@@ -474,7 +474,7 @@ fn idempotence_misconfigured(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn guarantee_without_checkpointing(plan: &Plan, f: &mut Findings) {
+fn guarantee_without_checkpointing(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let delivery = job.fact_str("delivery").unwrap_or("none");
         if delivery == "none" {
@@ -498,7 +498,7 @@ fn guarantee_without_checkpointing(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn cluster_needs_change(plan: &Plan, f: &mut Findings) {
+fn cluster_needs_change(plan: &Checked<'_>, f: &mut Findings) {
     for c in &plan.clusters {
         for (key, e) in c.proposed.sorted() {
             let have = effective_number(c, key).map_or("unset".to_string(), |v| v.to_string());
@@ -521,7 +521,7 @@ fn ms_fact(job: &crate::plan::JobPlan, name: &str) -> Option<u64> {
     job.fact(name)?.value.as_i64().map(|v| v.max(0) as u64)
 }
 
-fn lingering_transaction(plan: &Plan, f: &mut Findings) {
+fn lingering_transaction(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let (Some(t), Some(cap)) = (
             job.get(DocKind::Producer, "transaction.timeout.ms"),
@@ -543,7 +543,7 @@ fn lingering_transaction(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn timeline_beyond_int32(plan: &Plan, f: &mut Findings) {
+fn timeline_beyond_int32(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let Some(need) = job.fact("transaction-needed") else {
             continue;
@@ -599,7 +599,7 @@ fn transactional_ids(job: &crate::plan::JobPlan, expiration_ms: u64) -> u64 {
     incrementing_sinks * parallelism * expiration_ms.div_ceil(interval)
 }
 
-fn transactional_id_memory(plan: &Plan, f: &mut Findings) {
+fn transactional_id_memory(plan: &Checked<'_>, f: &mut Findings) {
     const BYTES_PER_ID: u64 = 400;
     // Jobs grouped by cluster once: no cluster × job scan on large fleets.
     let mut by_cluster: std::collections::HashMap<&str, Vec<&crate::plan::JobPlan>> =
@@ -648,7 +648,7 @@ fn transactional_id_memory(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn kafka4_transaction_protocol(plan: &Plan, f: &mut Findings) {
+fn kafka4_transaction_protocol(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let eos = job.fact_str("delivery") == Some("exactly-once") && !job.sinks.is_empty();
         let v = job.fact_str("kafka-version").unwrap_or("0");
@@ -685,7 +685,7 @@ fn producer_number(job: &crate::plan::JobPlan, key: &str) -> Option<i64> {
     model.producer.get(key)?.default_number()
 }
 
-fn delivery_timeout(plan: &Plan, f: &mut Findings) {
+fn delivery_timeout(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let Some(explicit) = job.get(DocKind::Producer, "delivery.timeout.ms") else {
             continue;
@@ -713,7 +713,7 @@ fn delivery_timeout(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn size_chain(plan: &Plan, f: &mut Findings) {
+fn size_chain(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         if job.sinks.is_empty() {
             continue;
@@ -834,7 +834,7 @@ pub fn strimzi_forbids(key: &str) -> bool {
             .any(|p| key.starts_with(p))
 }
 
-fn strimzi_forbidden(plan: &Plan, f: &mut Findings) {
+fn strimzi_forbidden(plan: &Checked<'_>, f: &mut Findings) {
     for c in &plan.clusters {
         if c.fact_str("deployment") != Some("strimzi") {
             continue;
@@ -849,7 +849,7 @@ fn strimzi_forbidden(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn producer_id_expiration(plan: &Plan, f: &mut Findings) {
+fn producer_id_expiration(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         if job.sinks.is_empty() || job.fact_str("delivery") == Some("none") {
             continue;
@@ -882,7 +882,7 @@ fn producer_id_expiration(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn prefix_collision(plan: &Plan, f: &mut Findings) {
+fn prefix_collision(plan: &Checked<'_>, f: &mut Findings) {
     // (cluster, prefix) → first (job, sink, origin). A map keeps this linear in the fleet size.
     let mut seen: std::collections::HashMap<(String, String), (&str, &str, &crate::plan::Origin)> =
         std::collections::HashMap::new();
@@ -918,7 +918,7 @@ fn prefix_collision(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn connector3_default_prefix(plan: &Plan, f: &mut Findings) {
+fn connector3_default_prefix(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let eos = job.fact_str("delivery") == Some("exactly-once") && !job.sinks.is_empty();
         if eos
@@ -939,7 +939,7 @@ fn connector3_default_prefix(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn pooling_preconditions(plan: &Plan, f: &mut Findings) {
+fn pooling_preconditions(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let Some(asked) = job.fact("transaction-naming-requested") else {
             continue;
@@ -981,7 +981,7 @@ fn pooling_preconditions(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn pooling_one_way(plan: &Plan, f: &mut Findings) {
+fn pooling_one_way(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let Some(sink) = job.doc(DocKind::Sink) else {
             continue;
@@ -1035,7 +1035,7 @@ fn retention_of(
     })
 }
 
-fn source_retention(plan: &Plan, f: &mut Findings) {
+fn source_retention(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         // A job that upgrades statelessly never restores old offsets.
         if job
@@ -1086,7 +1086,7 @@ fn source_retention(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn min_isr_cluster_level(plan: &Plan, f: &mut Findings) {
+fn min_isr_cluster_level(plan: &Checked<'_>, f: &mut Findings) {
     for c in &plan.clusters {
         let v = c.fact_str("kafka-version").unwrap_or("0");
         let broker_level = matches!(c.fact_str("deployment"), Some("bitnami"));
@@ -1104,7 +1104,7 @@ fn min_isr_cluster_level(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn mixed_guarantees(plan: &Plan, f: &mut Findings) {
+fn mixed_guarantees(plan: &Checked<'_>, f: &mut Findings) {
     // (cluster, topic) → first writer; linear in the number of sinks.
     let mut writers: std::collections::HashMap<
         (&str, &str),

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{CheckDef, Findings, label_job, label_origin};
+use super::{CheckDef, Checked, Findings, label_job, label_origin};
 use crate::diag::Severity;
-use crate::plan::{DocKind, Plan};
-use crate::resolve::memory::{MemoryOptions, derive_jm, derive_tm};
+use crate::plan::DocKind;
+use crate::resolve::memory::{MemoryOptions, TmMemory, derive_jm, derive_tm};
 use crate::units::human_size;
 
 pub static CHECKS: [CheckDef; 11] = [
@@ -148,23 +148,44 @@ fn flink_config(job: &crate::plan::JobPlan) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// Run Flink's derivations on the job's Flink config; report the rejections of one kind.
-fn rejections(plan: &Plan, f: &mut Findings, kind: Rejection) {
-    for job in &plan.jobs {
+/// Flink's derivations of one job's TaskManager and JobManager memory (its own arithmetic on
+/// the job's Flink config), derived once per check run for the checks that read them.
+pub(super) struct JobMemory {
+    tm: Result<TmMemory, String>,
+    /// Why Flink rejects the JobManager memory, if it does.
+    jm: Option<String>,
+}
+
+impl JobMemory {
+    pub(super) fn derive(job: &crate::plan::JobPlan) -> JobMemory {
         let config = flink_config(job);
         let defaults = BTreeMap::new();
         let opts = MemoryOptions {
             config: &config,
             defaults: &defaults,
         };
+        JobMemory {
+            tm: derive_tm(&opts),
+            jm: derive_jm(&opts).err(),
+        }
+    }
+}
+
+/// Report the rejections of one kind by Flink's derivations.
+fn rejections(plan: &Checked<'_>, f: &mut Findings, kind: Rejection) {
+    for (job, memory) in plan.jobs.iter().zip(&plan.memory) {
         for (role, prefix, result) in [
-            ("TaskManager", "taskmanager.memory.", derive_tm(&opts).err()),
-            ("JobManager", "jobmanager.memory.", derive_jm(&opts).err()),
+            (
+                "TaskManager",
+                "taskmanager.memory.",
+                memory.tm.as_ref().err(),
+            ),
+            ("JobManager", "jobmanager.memory.", memory.jm.as_ref()),
         ] {
             let Some(reason) = result else { continue };
             // No size at all: on Kubernetes the operator supplies process.size from the
             // FlinkDeployment's resource.memory, so this is not an error of the config file.
-            if reason.contains("need to be configured explicitly") || classify(&reason) != kind {
+            if reason.contains("need to be configured explicitly") || classify(reason) != kind {
                 continue;
             }
             let d = f.add(format!(
@@ -188,31 +209,30 @@ fn rejections(plan: &Plan, f: &mut Findings, kind: Rejection) {
     }
 }
 
-fn flink_rejects_memory(plan: &Plan, f: &mut Findings) {
+fn flink_rejects_memory(plan: &Checked<'_>, f: &mut Findings) {
     rejections(plan, f, Rejection::Other);
 }
 
-fn overhead_outside_range(plan: &Plan, f: &mut Findings) {
+fn overhead_outside_range(plan: &Checked<'_>, f: &mut Findings) {
     rejections(plan, f, Rejection::Overhead);
 }
 
-fn metaspace_overhead_exceed_process(plan: &Plan, f: &mut Findings) {
+fn metaspace_overhead_exceed_process(plan: &Checked<'_>, f: &mut Findings) {
     rejections(plan, f, Rejection::MetaspaceOverhead);
 }
 
-fn components_do_not_add_up(plan: &Plan, f: &mut Findings) {
+fn components_do_not_add_up(plan: &Checked<'_>, f: &mut Findings) {
     rejections(plan, f, Rejection::Components);
 }
 
-/// Flink's own split of the job's TaskManager memory, when Flink accepts it.
-fn tm_split(job: &crate::plan::JobPlan) -> Option<crate::resolve::memory::TmMemory> {
-    let config = flink_config(job);
-    let defaults = BTreeMap::new();
-    derive_tm(&MemoryOptions {
-        config: &config,
-        defaults: &defaults,
-    })
-    .ok()
+/// Every job with Flink's own split of its TaskManager memory, when Flink accepts it.
+fn tm_splits<'a>(
+    plan: &'a Checked<'_>,
+) -> impl Iterator<Item = (&'a crate::plan::JobPlan, Option<&'a TmMemory>)> {
+    plan.jobs
+        .iter()
+        .zip(&plan.memory)
+        .map(|(job, m)| (job, m.tm.as_ref().ok()))
 }
 
 fn slots(job: &crate::plan::JobPlan) -> u64 {
@@ -231,10 +251,9 @@ fn label_memory(d: &mut crate::diag::Diagnostic, job: &crate::plan::JobPlan, key
     label_job(d, job);
 }
 
-fn heap_per_slot_below_floor(plan: &Plan, f: &mut Findings) {
-    for job in &plan.jobs {
-        let (Some(m), Some(floor)) = (tm_split(job), job.fact_i64("policy-min-task-heap-per-slot"))
-        else {
+fn heap_per_slot_below_floor(plan: &Checked<'_>, f: &mut Findings) {
+    for (job, tm) in tm_splits(plan) {
+        let (Some(m), Some(floor)) = (tm, job.fact_i64("policy-min-task-heap-per-slot")) else {
             continue;
         };
         let per_slot = m.task_heap / slots(job);
@@ -259,13 +278,12 @@ fn heap_per_slot_below_floor(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn managed_too_small_for_rocksdb(plan: &Plan, f: &mut Findings) {
-    for job in &plan.jobs {
+fn managed_too_small_for_rocksdb(plan: &Checked<'_>, f: &mut Findings) {
+    for (job, tm) in tm_splits(plan) {
         if job.fact_str("state-backend") != Some("rocksdb") {
             continue;
         }
-        let (Some(m), Some(floor)) = (tm_split(job), job.fact_i64("policy-min-managed-per-slot"))
-        else {
+        let (Some(m), Some(floor)) = (tm, job.fact_i64("policy-min-managed-per-slot")) else {
             continue;
         };
         let per_slot = m.managed / slots(job);
@@ -288,12 +306,12 @@ fn managed_too_small_for_rocksdb(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn no_rocksdb_headroom(plan: &Plan, f: &mut Findings) {
-    for job in &plan.jobs {
+fn no_rocksdb_headroom(plan: &Checked<'_>, f: &mut Findings) {
+    for (job, tm) in tm_splits(plan) {
         if job.fact_str("state-backend") != Some("rocksdb") {
             continue;
         }
-        let Some(m) = tm_split(job) else { continue };
+        let Some(m) = tm else { continue };
         let Some(share) = job
             .fact("policy-rocksdb-headroom")
             .and_then(|h| match h.value {
@@ -324,7 +342,7 @@ fn no_rocksdb_headroom(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn state_exceeds_local_disk(plan: &Plan, f: &mut Findings) {
+fn state_exceeds_local_disk(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         if job.fact_str("state-backend") != Some("rocksdb") {
             continue;
@@ -362,9 +380,9 @@ fn state_exceeds_local_disk(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn network_below_estimate(plan: &Plan, f: &mut Findings) {
-    for job in &plan.jobs {
-        let (Some(m), Some(need)) = (tm_split(job), job.fact("network-needed")) else {
+fn network_below_estimate(plan: &Checked<'_>, f: &mut Findings) {
+    for (job, tm) in tm_splits(plan) {
+        let (Some(m), Some(need)) = (tm, job.fact("network-needed")) else {
             continue;
         };
         let need_bytes = need.value.as_i64().unwrap_or(0) as u64;
@@ -389,7 +407,7 @@ fn network_below_estimate(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn process_above_allocatable(plan: &Plan, f: &mut Findings) {
+fn process_above_allocatable(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let (Some(mem), Some(alloc)) = (
             job.get(DocKind::K8s, "spec.taskManager.resource.memory"),
@@ -414,7 +432,7 @@ fn process_above_allocatable(plan: &Plan, f: &mut Findings) {
     }
 }
 
-fn not_enough_nodes(plan: &Plan, f: &mut Findings) {
+fn not_enough_nodes(plan: &Checked<'_>, f: &mut Findings) {
     for job in &plan.jobs {
         let (Some(have), Some(need)) = (
             job.fact("instance-count"),

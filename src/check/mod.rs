@@ -26,7 +26,35 @@ pub struct CheckDef {
     /// Why it matters and how to fix it.
     pub why: &'static str,
     pub fix: &'static str,
-    pub run: fn(&Plan, &mut Findings),
+    pub run: fn(&Checked<'_>, &mut Findings),
+}
+
+/// What the checks read: the plan (through `Deref`), and what several checks would otherwise
+/// each derive again for every job — Flink's memory derivation, which five checks read.
+pub struct Checked<'p> {
+    pub plan: &'p Plan,
+    memory: Vec<memory::JobMemory>,
+}
+
+impl<'p> Checked<'p> {
+    pub fn new(plan: &'p Plan) -> Checked<'p> {
+        use rayon::prelude::*;
+        Checked {
+            plan,
+            memory: plan
+                .jobs
+                .par_iter()
+                .map(memory::JobMemory::derive)
+                .collect(),
+        }
+    }
+}
+
+impl std::ops::Deref for Checked<'_> {
+    type Target = Plan;
+    fn deref(&self) -> &Plan {
+        self.plan
+    }
 }
 
 /// Findings collected by one run, each tagged with the check that raised it.
@@ -100,6 +128,7 @@ pub fn check(plan: &Plan, packs: &PackSet) -> Vec<Diagnostic> {
     use rayon::prelude::*;
     // Checks are independent readers of the plan: they run in parallel, and their findings are
     // sorted below, so the result does not depend on the thread count.
+    let checked = Checked::new(plan);
     let per_check: Vec<Vec<Diagnostic>> = catalog()
         .par_iter()
         .map(|def| {
@@ -107,7 +136,7 @@ pub fn check(plan: &Plan, packs: &PackSet) -> Vec<Diagnostic> {
                 items: vec![],
                 current: Some((def.code, def.severity)),
             };
-            (def.run)(plan, &mut f);
+            (def.run)(&checked, &mut f);
             for d in f.items.iter_mut().filter(|d| d.help.is_none()) {
                 d.help = Some(def.fix.to_string());
             }
