@@ -611,9 +611,35 @@ fn unit_on_disk(out: &Path, u: &Unit) -> bool {
     // The unit's paths are distinct, so finding each of them among as many files is equality.
     u.files.iter().all(|f| {
         let p = out.join(&f.path);
-        fs::symlink_metadata(&p).is_ok_and(|m| m.is_file() && m.len() == f.contents.len() as u64)
-            && fs::read(&p).is_ok_and(|b| b == f.contents.as_bytes())
+        same_file_contents(&p, f.contents.as_bytes())
     })
+}
+
+/// Whether `path` is a regular file (not a link) holding exactly `want`. Read in pieces: a
+/// fleet's manifest.json is tens of megabytes, and reading it whole beside the new one was the
+/// peak memory of a rebuild.
+fn same_file_contents(path: &Path, want: &[u8]) -> bool {
+    if !fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == want.len() as u64) {
+        return false;
+    }
+    let Ok(mut file) = fs::File::open(path) else {
+        return false;
+    };
+    let mut buf = [0u8; 64 * 1024];
+    let mut at = 0;
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return at == want.len(),
+            Ok(n) => {
+                if want.get(at..at + n) != Some(&buf[..n]) {
+                    return false;
+                }
+                at += n;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
 }
 
 /// Count the regular files below `dir`; false on a link, a special file or an empty
@@ -684,8 +710,7 @@ fn write_staged(
     let manifest_path = out.join("manifest.json");
     if units.is_empty()
         && !io.fsync()
-        && fs::symlink_metadata(&manifest_path).is_ok_and(|m| m.is_file())
-        && fs::read(&manifest_path).is_ok_and(|b| b == manifest_json.as_bytes())
+        && same_file_contents(&manifest_path, manifest_json.as_bytes())
     {
         // Nothing changed: nothing is written.
         return Ok(false);
