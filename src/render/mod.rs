@@ -68,9 +68,15 @@ pub fn environment(dir: Option<&Path>) -> Result<Environment<'static>, Diagnosti
     env.add_filter("yaml_string", |v: minijinja::Value| {
         escape::yaml_scalar(&scalar_text(&v))
     });
-    env.add_filter("prop_key", |v: String| escape::properties(&v, true));
-    env.add_filter("prop_value", |v: String| escape::properties(&v, false));
-    env.add_filter("sql", |v: String| escape::sql_string(&v));
+    env.add_filter("prop_key", |v: minijinja::Value| {
+        Ok::<_, Error>(escape::properties(&text_arg(&v)?, true))
+    });
+    env.add_filter("prop_value", |v: minijinja::Value| {
+        Ok::<_, Error>(escape::properties(&text_arg(&v)?, false))
+    });
+    env.add_filter("sql", |v: minijinja::Value| {
+        Ok::<_, Error>(escape::sql_string(&text_arg(&v)?))
+    });
     env.add_filter("comment", |v: String| {
         v.chars()
             .map(|c| if c.is_control() { ' ' } else { c })
@@ -130,6 +136,22 @@ pub fn environment(dir: Option<&Path>) -> Result<Environment<'static>, Diagnosti
         }
     }
     Ok(env)
+}
+
+/// A filter's argument as text, as minijinja's `String` argument gives it (any value but keyword
+/// arguments, by its display form), without copying a string that is one already: the
+/// .properties filters run twice per line of every file.
+fn text_arg(v: &minijinja::Value) -> Result<std::borrow::Cow<'_, str>, Error> {
+    if v.is_kwargs() {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "cannot convert kwargs to string",
+        ));
+    }
+    Ok(match v.as_str() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(v.to_string()),
+    })
 }
 
 /// A scalar's text with Java/Kafka/Flink booleans (`true`, not Jinja's `True`).
