@@ -219,14 +219,30 @@ pub fn load(opts: &Options) -> Result<Loaded, (InputErrors, Sources)> {
     let mut profiles = Profiles::default();
     let mut inputs = vec![];
     let mut ids = vec![];
-    for f in files {
-        match profile::read_bounded(&f) {
-            Ok(text) => {
+    // Read and hash in parallel (a fleet has thousands of files), add in input order. Each text
+    // is copied once more on this thread: read on the workers, the long-lived texts would sit
+    // between the workers' short-lived parse data and keep its memory from being reused.
+    let read: Vec<(PathBuf, std::io::Result<(String, String)>)> = {
+        use rayon::prelude::*;
+        files
+            .into_par_iter()
+            .map(|f| {
+                let r = profile::read_bounded(&f).map(|text| {
+                    let sha = emit::sha256_hex(text.as_bytes());
+                    (text, sha)
+                });
+                (f, r)
+            })
+            .collect()
+    };
+    for (f, r) in read {
+        match r {
+            Ok((text, sha256)) => {
                 inputs.push(ManifestInput {
                     path: display_path(&f),
-                    sha256: emit::sha256_hex(text.as_bytes()),
+                    sha256,
                 });
-                ids.push(sources.add(display_path(&f), text));
+                ids.push(sources.add(display_path(&f), text.as_str().to_owned()));
             }
             Err(e) => errors.push(
                 Diagnostic::error(format!("cannot read {}: {e}", f.display()))

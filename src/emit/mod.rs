@@ -25,19 +25,51 @@ use crate::diag::Diagnostic;
 use crate::render::Unit;
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(64);
-    for b in Sha256::digest(bytes) {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0xf)]));
+    FileHash::of(bytes).to_string()
+}
+
+/// A SHA-256 digest, written as lowercase hex. A fleet's manifest has a hundred thousand of
+/// them: kept as bytes until they are written, not as strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileHash([u8; 32]);
+
+impl FileHash {
+    pub fn of(bytes: &[u8]) -> FileHash {
+        FileHash(Sha256::digest(bytes).into())
     }
-    s
+
+    fn hex(&self) -> [u8; 64] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (i, b) in self.0.iter().enumerate() {
+            out[2 * i] = HEX[usize::from(b >> 4)];
+            out[2 * i + 1] = HEX[usize::from(b & 0xf)];
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for FileHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hex = self.hex();
+        f.write_str(std::str::from_utf8(&hex).map_err(|_| std::fmt::Error)?)
+    }
+}
+
+impl Serialize for FileHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let hex = self.hex();
+        match std::str::from_utf8(&hex) {
+            Ok(text) => s.serialize_str(text),
+            Err(e) => Err(serde::ser::Error::custom(e)),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
 pub struct ManifestFile {
     pub path: String,
-    pub sha256: String,
+    pub sha256: FileHash,
     pub bytes: usize,
 }
 
@@ -60,11 +92,7 @@ impl Manifest {
     pub fn to_json(&self) -> String {
         // A fleet's manifest is tens of megabytes: written into a buffer of about its final
         // size, not one doubled from empty (which held both halves at once when it grew).
-        let per_file: usize = self
-            .files
-            .iter()
-            .map(|f| f.path.len() + f.sha256.len() + 80)
-            .sum();
+        let per_file: usize = self.files.iter().map(|f| f.path.len() + 64 + 80).sum();
         let mut buf = Vec::with_capacity(per_file + 4096 + 256 * self.inputs.len());
         let mut s = match serde_json::to_writer_pretty(&mut buf, self) {
             Ok(()) => String::from_utf8(buf).unwrap_or_else(|_| "{}".into()),
@@ -81,7 +109,7 @@ pub fn manifest_files(units: &[Unit]) -> Vec<ManifestFile> {
         .flat_map(|u| u.files.iter())
         .map(|f| ManifestFile {
             path: f.path.clone(),
-            sha256: sha256_hex(f.contents.as_bytes()),
+            sha256: FileHash::of(f.contents.as_bytes()),
             bytes: f.contents.len(),
         })
         .collect();
@@ -412,7 +440,7 @@ impl<'a> Writer<'a> {
             .iter()
             .map(|f| ManifestFile {
                 path: f.path.clone(),
-                sha256: sha256_hex(f.contents.as_bytes()),
+                sha256: FileHash::of(f.contents.as_bytes()),
                 bytes: f.contents.len(),
             })
             .collect();
@@ -929,7 +957,7 @@ impl Diff {
         }
         let files = u.files.iter().map(|f| ManifestFile {
             path: f.path.clone(),
-            sha256: sha256_hex(f.contents.as_bytes()),
+            sha256: FileHash::of(f.contents.as_bytes()),
             bytes: f.contents.len(),
         });
         let mut st = self
