@@ -477,9 +477,44 @@ fn emit_failure(e: emit::EmitError, sources: &Sources, opts: &Options) -> Outcom
     o
 }
 
+/// Findings of every check, group by group like `build` (a fleet's plans are never all in
+/// memory); the same findings, in the same order, as checking the whole plan.
+struct Checked {
+    sources: Sources,
+    findings: Vec<Diagnostic>,
+}
+
+fn streamed_findings(opts: &Options) -> Result<Checked, (InputErrors, Sources)> {
+    let Loaded {
+        sources,
+        packs,
+        profiles,
+        ..
+    } = load(opts)?;
+    let (fleet, groups) = resolve::Fleet::new(profiles, &packs);
+    // Rendering is skipped for `Discard`; the environment is only a parameter here.
+    let env = minijinja::Environment::new();
+    let s = stream::run(
+        &fleet,
+        groups,
+        &packs,
+        &env,
+        &stream::Output::Discard,
+        &|| false,
+        true,
+    );
+    if !s.errors.is_empty() {
+        return Err((InputErrors(s.errors), sources));
+    }
+    Ok(Checked {
+        sources,
+        findings: s.findings,
+    })
+}
+
 /// `flinkgen check`: findings only, nothing written.
 pub fn check_cmd(opts: &Options) -> Outcome {
-    match compile(opts) {
+    match streamed_findings(opts) {
         Err((e, sources)) => input_failure(e, &sources, opts),
         Ok(c) => {
             let (text, code) = findings_output(&c.findings, &c.sources, opts);

@@ -28,7 +28,7 @@ pub enum Output<'w> {
     Write(&'w emit::Writer<'w>),
     /// `build --check`: compare each unit with the output directory.
     Check(&'w emit::Diff),
-    /// Nothing (benchmarks of the stages before emit).
+    /// Nothing: findings only (`flinkgen check`); units are not rendered.
     Discard,
 }
 
@@ -106,6 +106,9 @@ pub fn run(
         out.packs = std::mem::take(&mut r.packs);
         out.jobs = r.plan.jobs.len();
         out.clusters = r.plan.clusters.len();
+        if matches!(output, Output::Discard) {
+            return out;
+        }
         // Unit keys give the whole plan's order: jobs by input index, then clusters.
         let keys: Vec<usize> = r
             .jobs
