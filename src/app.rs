@@ -269,6 +269,14 @@ pub fn load(opts: &Options) -> Result<Loaded, (InputErrors, Sources)> {
                 (p, e)
             })
             .collect();
+        // Exactly sized: a fleet's profiles are ~1 KB each, and growing by doubling would copy
+        // them all and hold both copies at once.
+        profiles
+            .jobs
+            .reserve_exact(loaded.iter().map(|(p, _)| p.jobs.len()).sum());
+        profiles
+            .clusters
+            .reserve_exact(loaded.iter().map(|(p, _)| p.clusters.len()).sum());
         for (p, e) in loaded {
             profiles.jobs.extend(p.jobs);
             profiles.clusters.extend(p.clusters);

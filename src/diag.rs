@@ -589,6 +589,14 @@ pub fn render_human(diags: &[Diagnostic], sources: &Sources, color: bool) -> Str
                 text
             })
             .collect();
+        if out.is_empty() {
+            // Reserve for the whole report from the first batch, generously: capacity that is
+            // never written costs no memory, while growing by doubling would copy a fleet's
+            // tens of megabytes and hold both copies at once.
+            let first: usize = parts.iter().map(String::len).sum();
+            let per = first / batch.len().max(1) + 1;
+            out.reserve(per * diags.len() * 2);
+        }
         for p in parts {
             out.push_str(&p);
         }

@@ -130,7 +130,10 @@ fn a_streamed_build_writes_and_reports_what_the_whole_plan_gives() {
 
     // `flinkgen check` streams too (nothing rendered): the same findings.
     let r = flinkgen::app::check_cmd(&o);
-    assert_eq!(r.stderr, findings, "check's findings differ from the whole plan's");
+    assert_eq!(
+        r.stderr, findings,
+        "check's findings differ from the whole plan's"
+    );
 
     // In parallel, as the CLI writes.
     let out = work.path().join("streamed");

@@ -190,8 +190,20 @@ impl<'a> Fleet<'a> {
             for (i, c) in cluster_profiles.iter().enumerate() {
                 by_name.entry(c.value.name.as_str()).or_insert(i);
             }
-            for (i, j) in job_profiles.into_iter().enumerate() {
-                if let Some(&g) = by_name.get(j.value.kafka.cluster.as_str()) {
+            // Each group's vector exactly sized first: the profiles are moved, not regrown.
+            let group_of: Vec<Option<usize>> = job_profiles
+                .iter()
+                .map(|j| by_name.get(j.value.kafka.cluster.as_str()).copied())
+                .collect();
+            let mut sizes = vec![0usize; groups.len()];
+            for g in group_of.iter().flatten() {
+                sizes[*g] += 1;
+            }
+            for (group, n) in groups.iter_mut().zip(sizes) {
+                group.jobs = Vec::with_capacity(n);
+            }
+            for ((i, j), g) in job_profiles.into_iter().enumerate().zip(group_of) {
+                if let Some(g) = g {
                     groups[g].jobs.push((i, j));
                 }
             }
