@@ -37,8 +37,8 @@ fn plain_safe(s: &str) -> bool {
     ];
     !s.is_empty()
         && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._/-+@".contains(c))
-        && !s.starts_with(|c: char| c.is_ascii_digit() || "-+.@".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-' | '+' | '@'))
+        && !s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | '@'))
         && !WORDS.iter().any(|w| s.eq_ignore_ascii_case(w))
 }
 
