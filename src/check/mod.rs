@@ -3,6 +3,11 @@
 //!
 //! Every check is a `CheckDef` with a stable code, a name, a severity and docs (what it catches,
 //! why it matters, how to fix it), and lives in the file of its family.
+//!
+//! `build` and `check` run the catalog on one group at a time — a Kafka cluster and its jobs
+//! (`resolve::Fleet`, `stream`) — so a check may compare jobs only within one cluster (as the
+//! transactional-id prefix and mixed-guarantee checks do); `tests/stream.rs` compares the
+//! findings with those of the whole plan.
 
 mod assertions;
 mod flink;

@@ -73,6 +73,16 @@ pub struct ManifestFile {
     pub bytes: usize,
 }
 
+impl ManifestFile {
+    pub fn of(f: &crate::render::File) -> ManifestFile {
+        ManifestFile {
+            path: f.path.clone(),
+            sha256: FileHash::of(f.contents.as_bytes()),
+            bytes: f.contents.len(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ManifestInput {
     pub path: String,
@@ -107,11 +117,7 @@ pub fn manifest_files(units: &[Unit]) -> Vec<ManifestFile> {
     let mut files: Vec<ManifestFile> = units
         .iter()
         .flat_map(|u| u.files.iter())
-        .map(|f| ManifestFile {
-            path: f.path.clone(),
-            sha256: FileHash::of(f.contents.as_bytes()),
-            bytes: f.contents.len(),
-        })
+        .map(ManifestFile::of)
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
@@ -435,15 +441,7 @@ impl<'a> Writer<'a> {
     /// files, stage it. `key` orders the swaps (the caller's output order).
     pub fn add(&self, key: usize, u: &Unit) -> Result<(), EmitError> {
         check_paths(u)?;
-        let files: Vec<ManifestFile> = u
-            .files
-            .iter()
-            .map(|f| ManifestFile {
-                path: f.path.clone(),
-                sha256: FileHash::of(f.contents.as_bytes()),
-                bytes: f.contents.len(),
-            })
-            .collect();
+        let files: Vec<ManifestFile> = u.files.iter().map(ManifestFile::of).collect();
         // With fsync every unit is written, so that all of the output is durable.
         let same = !self.io.fsync() && unit_on_disk(&self.out, u);
         {
@@ -955,11 +953,7 @@ impl Diff {
                 ));
             }
         }
-        let files = u.files.iter().map(|f| ManifestFile {
-            path: f.path.clone(),
-            sha256: FileHash::of(f.contents.as_bytes()),
-            bytes: f.contents.len(),
-        });
+        let files = u.files.iter().map(ManifestFile::of);
         let mut st = self
             .state
             .lock()
