@@ -70,8 +70,9 @@ fn warm_models(profiles: &Profiles) {
 }
 
 /// The whole fleet at once: every group resolved and merged into one plan (jobs in input order,
-/// clusters in profile order). `explain`, `check` and the tests read a whole plan; `build`
-/// streams the groups instead (`stream`), so that a fleet's plans are never all in memory.
+/// clusters in profile order). `explain`, `diff`, `import` and the tests read a whole plan;
+/// `build` and `check` stream the groups instead (`stream`), so that a fleet's plans are never
+/// all in memory.
 pub fn resolve(profiles: Profiles, packs: &PackSet) -> Result<Plan, InputErrors> {
     use rayon::prelude::*;
     let (fleet, groups) = Fleet::new(profiles, packs);
