@@ -369,8 +369,8 @@ fn build_impl(opts: &Options, out: &Path, check_only: bool, io: Option<&dyn emit
     };
     let s = {
         let output = match (&diff, &writer) {
-            (Some(d), _) => stream::Output::Check(d),
-            (None, Some(w)) => stream::Output::Write(w),
+            (Some(d), _) => stream::Output::Check(d, &env),
+            (None, Some(w)) => stream::Output::Write(w, &env),
             (None, None) => stream::Output::Discard,
         };
         let parallel = check_only || io.concurrent();
@@ -378,7 +378,6 @@ fn build_impl(opts: &Options, out: &Path, check_only: bool, io: Option<&dyn emit
             &fleet,
             groups,
             &packs,
-            &env,
             &output,
             &|| io.interrupted(),
             parallel,
@@ -425,7 +424,7 @@ fn build_impl(opts: &Options, out: &Path, check_only: bool, io: Option<&dyn emit
             code = 1;
         }
     } else if let Some(writer) = writer {
-        let (units, _) = writer.units();
+        let units = writer.units();
         let report = match writer.finish(manifest) {
             Ok(r) => r,
             Err(e) => return emit_failure(e, &sources, opts),
@@ -487,12 +486,12 @@ fn emit_failure(e: emit::EmitError, sources: &Sources, opts: &Options) -> Outcom
 
 /// Findings of every check, group by group like `build` (a fleet's plans are never all in
 /// memory); the same findings, in the same order, as checking the whole plan.
-struct Checked {
+struct StreamedFindings {
     sources: Sources,
     findings: Vec<Diagnostic>,
 }
 
-fn streamed_findings(opts: &Options) -> Result<Checked, (InputErrors, Sources)> {
+fn streamed_findings(opts: &Options) -> Result<StreamedFindings, (InputErrors, Sources)> {
     let Loaded {
         sources,
         packs,
@@ -500,13 +499,10 @@ fn streamed_findings(opts: &Options) -> Result<Checked, (InputErrors, Sources)> 
         ..
     } = load(opts)?;
     let (fleet, groups) = resolve::Fleet::new(profiles, &packs);
-    // Rendering is skipped for `Discard`; the environment is only a parameter here.
-    let env = minijinja::Environment::new();
     let s = stream::run(
         &fleet,
         groups,
         &packs,
-        &env,
         &stream::Output::Discard,
         &|| false,
         true,
@@ -514,7 +510,7 @@ fn streamed_findings(opts: &Options) -> Result<Checked, (InputErrors, Sources)> 
     if !s.errors.is_empty() {
         return Err((InputErrors(s.errors), sources));
     }
-    Ok(Checked {
+    Ok(StreamedFindings {
         sources,
         findings: s.findings,
     })

@@ -22,21 +22,28 @@ use crate::policy::PackSet;
 use crate::render::{self, Unit};
 use crate::resolve::{ErrorAt, Fleet, Group};
 
-/// Where the units go.
+/// Where the units go, rendered with which templates.
 pub enum Output<'w> {
     /// `build`: stage each unit that changed.
-    Write(&'w emit::Writer<'w>),
+    Write(&'w emit::Writer<'w>, &'w minijinja::Environment<'w>),
     /// `build --check`: compare each unit with the output directory.
-    Check(&'w emit::Diff),
+    Check(&'w emit::Diff, &'w minijinja::Environment<'w>),
     /// Nothing: findings only (`flinkgen check`); units are not rendered.
     Discard,
 }
 
 impl Output<'_> {
+    fn templates(&self) -> Option<&minijinja::Environment<'_>> {
+        match self {
+            Output::Write(_, env) | Output::Check(_, env) => Some(env),
+            Output::Discard => None,
+        }
+    }
+
     fn add(&self, key: usize, u: &Unit) -> Result<(), EmitError> {
         match self {
-            Output::Write(w) => w.add(key, u),
-            Output::Check(d) => {
+            Output::Write(w, _) => w.add(key, u),
+            Output::Check(d, _) => {
                 d.add(key, u);
                 Ok(())
             }
@@ -78,7 +85,6 @@ pub fn run(
     fleet: &Fleet<'_>,
     groups: Vec<Group>,
     packs: &PackSet,
-    env: &minijinja::Environment<'_>,
     output: &Output<'_>,
     interrupted: &(dyn Fn() -> bool + Sync),
     parallel: bool,
@@ -106,9 +112,9 @@ pub fn run(
         out.packs = std::mem::take(&mut r.packs);
         out.jobs = r.plan.jobs.len();
         out.clusters = r.plan.clusters.len();
-        if matches!(output, Output::Discard) {
+        let Some(env) = output.templates() else {
             return out;
-        }
+        };
         // Unit keys give the whole plan's order: jobs by input index, then clusters.
         let keys: Vec<usize> = r
             .jobs

@@ -4,7 +4,10 @@
 //! order, the same input errors in the same order — in parallel and one group after another —
 //! and an input error in any group must leave the output as it was.
 
-// (Not `mod common`: the fleet generator already includes tests/common/rng.rs.)
+mod common;
+// The fleet generator includes tests/common/rng.rs for itself (the benchmark has no `common`);
+// both copies are the same file.
+#[allow(clippy::duplicate_mod)]
 #[path = "../benches/support/fleet.rs"]
 mod fleet;
 
@@ -13,32 +16,6 @@ use std::path::{Path, PathBuf};
 use flinkgen::app::{Options, build, compile};
 use flinkgen::diag::render_human;
 use flinkgen::emit::{self, Fault, FaultyIo, Manifest, RealIo};
-use flinkgen::render::{environment, render_plan};
-
-/// Every file below `dir`, relative path → contents.
-fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    fn walk(base: &Path, d: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
-        let Ok(entries) = std::fs::read_dir(d) else {
-            return;
-        };
-        for e in entries.filter_map(Result::ok) {
-            let p = e.path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else if let Ok(bytes) = std::fs::read(&p) {
-                let rel = p
-                    .strip_prefix(base)
-                    .unwrap_or(&p)
-                    .to_string_lossy()
-                    .to_string();
-                out.insert(rel, bytes);
-            }
-        }
-    }
-    let mut out = std::collections::BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
 
 /// A generated fleet of `jobs` jobs over several clusters, in a temporary directory.
 fn fleet(jobs: usize) -> (tempfile::TempDir, PathBuf) {
@@ -59,8 +36,7 @@ fn opts(dir: &Path) -> Options {
 /// The whole-plan pipeline, written with `emit::write_with`: what `build` did before streaming.
 fn whole_plan_build(o: &Options, out: &Path) -> String {
     let c = compile(o).unwrap_or_else(|(e, s)| panic!("{}", render_human(&e.0, &s, false)));
-    let env = environment(None).unwrap_or_else(|d| panic!("{}", d.message));
-    let units = render_plan(&c.plan, &env).unwrap_or_else(|e| panic!("{:?}", e[0].message));
+    let units = common::units(&c);
     let mut findings = std::collections::BTreeMap::new();
     for s in ["error", "warning", "info"] {
         findings.insert(
@@ -126,7 +102,7 @@ fn a_streamed_build_writes_and_reports_what_the_whole_plan_gives() {
         findings.matches("FG").count() > 100,
         "a fleet has many findings"
     );
-    let want = tree(&want_dir);
+    let want = common::tree(&want_dir);
 
     // `flinkgen check` streams too (nothing rendered): the same findings.
     let r = flinkgen::app::check_cmd(&o);
@@ -143,14 +119,14 @@ fn a_streamed_build_writes_and_reports_what_the_whole_plan_gives() {
         r.stderr.starts_with(&findings),
         "the findings differ from the whole plan's"
     );
-    assert!(tree(&out) == want, "streamed output differs");
+    assert!(common::tree(&out) == want, "streamed output differs");
 
     // One group after another, through the test seam (as the fault tests write).
     let seq = work.path().join("sequential");
     let r = flinkgen::app::build_with_io(&o, &seq, false, &FaultyIo::new(None, Fault::Crash));
     assert!(r.code < 2, "{}", r.stderr);
     assert!(r.stderr.starts_with(&findings));
-    assert!(tree(&seq) == want, "sequential output differs");
+    assert!(common::tree(&seq) == want, "sequential output differs");
 
     // `--check` streams too: the whole plan's output is up to date, and an edit is a diff.
     let r = build(&o, &want_dir, true);
@@ -169,7 +145,7 @@ fn input_errors_in_several_groups_are_all_reported_in_input_order_and_nothing_is
     let out = work.path().join("out");
     let r = build(&opts(&dir), &out, false);
     assert!(r.code < 2, "{}", r.stderr);
-    let before = tree(&out);
+    let before = common::tree(&out);
 
     // Unknown override keys in the first and the last job (different clusters), and a Flink
     // 1.18 value flink-conf.yaml cannot carry (a render error) in a third.
@@ -193,7 +169,10 @@ fn input_errors_in_several_groups_are_all_reported_in_input_order_and_nothing_is
     let r = build(&opts(&dir), &out, false);
     assert_eq!(r.code, 2);
     assert_eq!(r.stderr, render_human(&want.0, &sources, false));
-    assert!(tree(&out) == before, "an input error changed the output");
+    assert!(
+        common::tree(&out) == before,
+        "an input error changed the output"
+    );
 
     // A render error alone (the later groups have been staged when it is found in parallel).
     std::fs::write(
@@ -220,7 +199,10 @@ fn input_errors_in_several_groups_are_all_reported_in_input_order_and_nothing_is
         "{}",
         r.stderr
     );
-    assert!(tree(&out) == before, "a render error changed the output");
+    assert!(
+        common::tree(&out) == before,
+        "a render error changed the output"
+    );
     let debris: Vec<_> = std::fs::read_dir(&out)
         .unwrap_or_else(|e| panic!("{e}"))
         .filter_map(Result::ok)

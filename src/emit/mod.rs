@@ -505,10 +505,9 @@ impl<'a> Writer<'a> {
         r.map(|_| report)
     }
 
-    /// How many units were added (and how many of them were already on disk).
-    pub fn units(&self) -> (usize, usize) {
-        let st = self.state();
-        (st.total_units, st.unchanged_units)
+    /// How many units were added.
+    pub fn units(&self) -> usize {
+        self.state().total_units
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, json};
+use serde_json::json;
 
 use super::context::JobCtx;
 use crate::diag::{Diagnostic, Span};
@@ -11,33 +11,10 @@ use crate::policy::expr;
 use crate::policy::pack::{SetAction, SetValue};
 use crate::profile::Scalar;
 
-/// The expression context of a job: `job` facts (names with `_`), `cluster` facts, one map per document.
-pub fn context(plan: &JobPlan, cluster_facts: &serde_json::Value) -> serde_json::Value {
-    let mut job = Map::new();
-    for (k, f) in &plan.facts {
-        job.insert(k.replace('-', "_"), f.value.to_json());
-    }
-    job.insert("name".into(), json!(plan.name));
-    let mut ctx = Map::new();
-    ctx.insert("job".into(), serde_json::Value::Object(job));
-    ctx.insert("cluster".into(), cluster_facts.clone());
-    for kind in DocKind::ALL {
-        let m: Map<String, serde_json::Value> = plan
-            .doc(kind)
-            .map(|d| {
-                d.entries
-                    .iter()
-                    .map(|(k, e)| (k.clone(), e.value.to_json()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        ctx.insert(kind.name().into(), serde_json::Value::Object(m));
-    }
-    serde_json::Value::Object(ctx)
-}
-
-/// [`context`], built for the expression engine directly from the plan (no JSON in between:
-/// building and converting the JSON was most of the cost of a job's rules). Part by part, so
+/// The expression context of a job — `job` facts (names with `_`), `cluster` facts, one map per
+/// document — built for the engine directly from the plan (no JSON in between: building and
+/// converting a JSON context was most of the cost of a job's rules; the test below keeps that
+/// JSON form as the reference this must equal). Part by part, so
 /// that a set re-builds only its document: `job`, `cluster`, then the documents in
 /// `DocKind::ALL` order.
 pub struct EngineContext {
@@ -271,6 +248,32 @@ fn layered<'a>(cx: &JobCtx<'a>) -> Vec<Vec<&'a crate::policy::Pack>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Map;
+
+    /// The expression context of a job: `job` facts (names with `_`), `cluster` facts, one map per document.
+    fn context(plan: &JobPlan, cluster_facts: &serde_json::Value) -> serde_json::Value {
+        let mut job = Map::new();
+        for (k, f) in &plan.facts {
+            job.insert(k.replace('-', "_"), f.value.to_json());
+        }
+        job.insert("name".into(), json!(plan.name));
+        let mut ctx = Map::new();
+        ctx.insert("job".into(), serde_json::Value::Object(job));
+        ctx.insert("cluster".into(), cluster_facts.clone());
+        for kind in DocKind::ALL {
+            let m: Map<String, serde_json::Value> = plan
+                .doc(kind)
+                .map(|d| {
+                    d.entries
+                        .iter()
+                        .map(|(k, e)| (k.clone(), e.value.to_json()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            ctx.insert(kind.name().into(), serde_json::Value::Object(m));
+        }
+        serde_json::Value::Object(ctx)
+    }
 
     /// The engine's context, built from the plan part by part, is exactly the JSON context
     /// converted: every example job, every key, every value type (unsigned, negative, float,
