@@ -25,15 +25,15 @@ use crate::resolve::{ErrorAt, Fleet, Group};
 /// Where the units go, rendered with which templates.
 pub enum Output<'w> {
     /// `build`: stage each unit that changed.
-    Write(&'w emit::Writer<'w>, &'w minijinja::Environment<'w>),
+    Write(&'w emit::Writer<'w>, &'w render::Templates),
     /// `build --check`: compare each unit with the output directory.
-    Check(&'w emit::Diff, &'w minijinja::Environment<'w>),
+    Check(&'w emit::Diff, &'w render::Templates),
     /// Nothing: findings only (`flinkgen check`); units are not rendered.
     Discard,
 }
 
 impl Output<'_> {
-    fn templates(&self) -> Option<&minijinja::Environment<'_>> {
+    fn templates(&self) -> Option<&render::Templates> {
         match self {
             Output::Write(_, env) | Output::Check(_, env) => Some(env),
             Output::Discard => None,

@@ -673,7 +673,7 @@ fn intended(job: &JobPlan) -> BTreeMap<String, (Value, bool)> {
 /// Compile `inputs` and render; every job's Flink config and document by job name.
 fn compile_and_render(
     inputs: Vec<PathBuf>,
-    env: &minijinja::Environment<'_>,
+    env: &flinkgen::render::Templates,
 ) -> Result<BTreeMap<String, (String, Rendered)>, String> {
     let c = compile(&Options {
         inputs,
@@ -723,7 +723,7 @@ struct ProfileStats {
 fn render_batch(
     dir: &Path,
     jobs: &[GeneratedJob],
-    env: &minijinja::Environment<'_>,
+    env: &flinkgen::render::Templates,
 ) -> Result<BTreeMap<String, (String, Rendered)>, String> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
@@ -742,7 +742,7 @@ fn render_batch(
 fn render_dropping_rejected(
     dir: &Path,
     jobs: &[GeneratedJob],
-    env: &minijinja::Environment<'_>,
+    env: &flinkgen::render::Templates,
     stats: &mut ProfileStats,
 ) -> BTreeMap<String, (String, Rendered)> {
     let why = match render_batch(dir, jobs, env) {

@@ -853,7 +853,7 @@ const BATCH: usize = 33;
 fn render_jobs(
     dir: &Path,
     jobs: &[(usize, String)],
-    env: &minijinja::Environment<'_>,
+    env: &flinkgen::render::Templates,
 ) -> Result<BTreeMap<usize, (String, String)>, String> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));

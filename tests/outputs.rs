@@ -18,7 +18,7 @@ use flinkgen::app::{Options, compile};
 use flinkgen::diag::render_human;
 use flinkgen::plan::{ClusterPlan, DocKind, Document, JobPlan, Plan, Value};
 use flinkgen::policy::kafka_model;
-use flinkgen::render::{environment, render_plan};
+use flinkgen::render::{Templates, environment, render_plan};
 use serde_json::Value as Json;
 
 mod common;
@@ -162,6 +162,14 @@ fn build(name: &str, inputs: Vec<PathBuf>) -> Build {
             e.iter().map(|d| &d.message).collect::<Vec<_>>()
         )
     });
+    // The built-in templates are Rust writers; their .j2 texts, interpreted, must agree.
+    let reference = Templates::interpreted()
+        .and_then(|t| render_plan(&compiled.plan, &t).map_err(|mut e| e.remove(0)))
+        .unwrap_or_else(|d| panic!("{name}: {}", d.message));
+    assert!(
+        units == reference,
+        "{name}: a built-in writer differs from its template"
+    );
     let mut files = BTreeMap::new();
     for f in units.into_iter().flat_map(|u| u.files) {
         assert!(

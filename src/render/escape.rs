@@ -4,10 +4,18 @@
 /// A YAML string scalar: plain when every YAML reader reads it back as the same string,
 /// double-quoted otherwise.
 pub fn yaml_scalar(s: &str) -> String {
-    if plain_safe(s) {
-        return s.to_string();
-    }
     let mut out = String::with_capacity(s.len() + 2);
+    push_yaml_scalar(&mut out, s);
+    out
+}
+
+/// [`yaml_scalar`], appended to `out`.
+pub fn push_yaml_scalar(out: &mut String, s: &str) {
+    if plain_safe(s) {
+        out.push_str(s);
+        return;
+    }
+    out.reserve(s.len() + 2);
     out.push('"');
     for c in s.chars() {
         match c {
@@ -24,7 +32,6 @@ pub fn yaml_scalar(s: &str) -> String {
         }
     }
     out.push('"');
-    out
 }
 
 /// Plain scalars limited to a conservative alphabet, and never a word or number form that a
@@ -46,6 +53,21 @@ fn plain_safe(s: &str) -> bool {
 /// non-ASCII character as `\uXXXX` so the file reads the same as ISO-8859-1 or UTF-8.
 pub fn properties(s: &str, is_key: bool) -> String {
     let mut out = String::with_capacity(s.len());
+    push_properties(&mut out, s, is_key);
+    out
+}
+
+/// [`properties`], appended to `out`.
+pub fn push_properties(out: &mut String, s: &str, is_key: bool) {
+    if !s.starts_with(' ')
+        && s.bytes()
+            .all(|b| (0x20..=0x7e).contains(&b) && !matches!(b, b'\\' | b'=' | b':' | b'#' | b'!'))
+        && !(is_key && s.contains(' '))
+    {
+        // Nothing to escape: most keys and values.
+        out.push_str(s);
+        return;
+    }
     for (i, c) in s.chars().enumerate() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -67,12 +89,34 @@ pub fn properties(s: &str, is_key: bool) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 /// A Flink SQL string literal: single quotes, doubled inside.
 pub fn sql_string(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+    let mut out = String::with_capacity(s.len() + 2);
+    push_sql_string(&mut out, s);
+    out
+}
+
+/// [`sql_string`], appended to `out`.
+pub fn push_sql_string(out: &mut String, s: &str) {
+    out.push('\'');
+    for (i, part) in s.split('\'').enumerate() {
+        if i > 0 {
+            out.push_str("''");
+        }
+        out.push_str(part);
+    }
+    out.push('\'');
+}
+
+/// Text for a comment line: control characters (a newline would end the comment) as spaces.
+pub fn push_comment(out: &mut String, s: &str) {
+    if !s.chars().any(char::is_control) {
+        out.push_str(s);
+        return;
+    }
+    out.extend(s.chars().map(|c| if c.is_control() { ' ' } else { c }));
 }
 
 /// A value for Flink's legacy `flink-conf.yaml` line parser, which has no escaping at all: it

@@ -1,22 +1,25 @@
-//! render: Plan → file contents, through minijinja templates (`templates/`, overridable with
-//! `--templates DIR`). Values are formatted for their target grammar here and escaped by the
-//! template filters of their output format; no template pastes a raw value.
+//! render: Plan → file contents. Each output has a template in `templates/` (overridable with
+//! `--templates DIR`) and a context (`builtin`): values are formatted for their target grammar
+//! here and escaped by their output format's filter; no template pastes a raw value. The
+//! built-in templates are written in Rust (`builtin`, proven equal to the `.j2` texts); minijinja
+//! renders the templates a user replaces.
 
+mod builtin;
 pub mod escape;
 pub mod helm;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use minijinja::value::Serde;
-use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, context};
-use serde::Serialize;
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 
 use crate::diag::Diagnostic;
 use crate::plan::{ClusterPlan, DocKind, JobPlan, Plan, Value};
 use crate::policy::embedded::BUILTIN_TEMPLATES;
 use crate::policy::kafka_model;
 use crate::resolve::kafka::secret_mount;
+use builtin::{Builtin, Kv, Scalar, TypedKv};
 
 /// One generated file, its path relative to the output directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,8 +35,86 @@ pub struct Unit {
     pub files: Vec<File>,
 }
 
-/// The template environment: built-in templates, then any overrides from `dir`.
-pub fn environment(dir: Option<&Path>) -> Result<Environment<'static>, Diagnostic> {
+/// The templates of a build: the built-in ones, except those a template directory replaces.
+pub struct Templates {
+    /// The templates minijinja renders (none without `--templates`).
+    interpreted: Option<Environment<'static>>,
+}
+
+impl Templates {
+    /// Every built-in template interpreted from its `.j2` text, as a replaced one would be: the
+    /// reference the Rust writers are tested against.
+    pub fn interpreted() -> Result<Templates, Diagnostic> {
+        let mut env = jinja()?;
+        for (name, text) in BUILTIN_TEMPLATES {
+            let name = name.trim_end_matches(".j2").to_string();
+            env.add_template_owned(name.clone(), text.to_string())
+                .map_err(|e| Diagnostic::error(format!("built-in template {name}: {e}")))?;
+        }
+        Ok(Templates {
+            interpreted: Some(env),
+        })
+    }
+
+    fn replaced(&self, name: &str) -> Option<minijinja::Template<'_, '_>> {
+        self.interpreted.as_ref()?.get_template(name).ok()
+    }
+}
+
+/// The templates of a build: the built-in ones, replaced by the same-named `*.j2` files of
+/// `dir`. A file that replaces no built-in template is an error (a misspelt name would
+/// otherwise be ignored).
+pub fn environment(dir: Option<&Path>) -> Result<Templates, Diagnostic> {
+    let Some(dir) = dir else {
+        return Ok(Templates { interpreted: None });
+    };
+    let mut env = jinja()?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Diagnostic::error(format!(
+            "cannot read template directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "j2"))
+    {
+        let name = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        if !BUILTIN_TEMPLATES
+            .iter()
+            .any(|(n, _)| n.trim_end_matches(".j2") == name)
+        {
+            return Err(Diagnostic::error(format!(
+                "template {} replaces no built-in template",
+                p.display()
+            ))
+            .with_help(format!(
+                "templates: {}",
+                BUILTIN_TEMPLATES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| Diagnostic::error(format!("cannot read template {}: {e}", p.display())))?;
+        env.add_template_owned(name, text)
+            .map_err(|e| Diagnostic::error(format!("template {}: {e}", p.display())))?;
+    }
+    Ok(Templates {
+        interpreted: Some(env),
+    })
+}
+
+/// The minijinja environment replaced templates run in: flinkgen's syntax, strict undefined
+/// values, bounded fuel, and the escaping filters.
+fn jinja() -> Result<Environment<'static>, Diagnostic> {
     let mut env = Environment::new();
     let syntax = minijinja::syntax::SyntaxConfig::builder()
         .keep_trailing_newline(true)
@@ -89,52 +170,6 @@ pub fn environment(dir: Option<&Path>) -> Result<Environment<'static>, Diagnosti
         escape::flink_legacy(&scalar_text(&v), false)
             .map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
     });
-    for (name, text) in BUILTIN_TEMPLATES {
-        let name = name.trim_end_matches(".j2").to_string();
-        env.add_template_owned(name.clone(), text.to_string())
-            .map_err(|e| Diagnostic::error(format!("built-in template {name}: {e}")))?;
-    }
-    if let Some(dir) = dir {
-        let entries = std::fs::read_dir(dir).map_err(|e| {
-            Diagnostic::error(format!(
-                "cannot read template directory {}: {e}",
-                dir.display()
-            ))
-        })?;
-        let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-        paths.sort();
-        for p in paths
-            .into_iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "j2"))
-        {
-            let name = p
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_default();
-            if !BUILTIN_TEMPLATES
-                .iter()
-                .any(|(n, _)| n.trim_end_matches(".j2") == name)
-            {
-                return Err(Diagnostic::error(format!(
-                    "template {} replaces no built-in template",
-                    p.display()
-                ))
-                .with_help(format!(
-                    "templates: {}",
-                    BUILTIN_TEMPLATES
-                        .iter()
-                        .map(|(n, _)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-            let text = std::fs::read_to_string(&p).map_err(|e| {
-                Diagnostic::error(format!("cannot read template {}: {e}", p.display()))
-            })?;
-            env.add_template_owned(name, text)
-                .map_err(|e| Diagnostic::error(format!("template {}: {e}", p.display())))?;
-        }
-    }
     Ok(env)
 }
 
@@ -168,49 +203,46 @@ fn scalar_text(v: &minijinja::Value) -> String {
     }
 }
 
-#[derive(Serialize)]
-struct Kv {
-    key: String,
-    value: String,
-    note: Option<String>,
-}
-
-/// A key with a typed value, for YAML outputs: booleans and numbers stay what they are.
-#[derive(Serialize)]
-struct TypedKv {
-    key: String,
-    value: serde_json::Value,
-}
-
-/// A plan value as typed data: numbers and booleans as such, everything else as its text in
+/// A plan value as a typed scalar: numbers and booleans as such, everything else as its text in
 /// the target grammar (`text`).
-fn typed(v: &Value, text: fn(&Value) -> String) -> serde_json::Value {
+fn typed(v: &Value, text: fn(&Value) -> String) -> Scalar {
     match v {
-        Value::Bool(b) => serde_json::Value::from(*b),
-        Value::Int(i) => serde_json::Value::from(*i),
-        Value::Float(f) => serde_json::Value::from(*f),
-        other => serde_json::Value::from(text(other)),
+        Value::Bool(b) => Scalar::Bool(*b),
+        Value::Int(i) => Scalar::Int(*i),
+        Value::Float(f) => Scalar::Float(*f),
+        other => Scalar::Text(text(other)),
     }
 }
 
-fn render(env: &Environment<'_>, name: &str, ctx: minijinja::Value) -> Result<String, Diagnostic> {
-    let t = env
-        .get_template(name)
-        .map_err(|e| Diagnostic::error(format!("template {name}: {e}")))?;
-    t.render(ctx).map_err(|e| {
-        let mut msg = e.kind().to_string();
-        if let Some(d) = e.detail() {
-            msg = format!("{msg}: {d}");
+/// One file from its template: the replacement's, when `--templates` replaced it, or the
+/// built-in writer.
+fn render(t: &Templates, ctx: &impl Builtin) -> Result<String, Diagnostic> {
+    let name = ctx.name();
+    let result = match t.replaced(name) {
+        Some(template) => template
+            .render(minijinja::Value::from(minijinja::value::Serde(ctx)))
+            .map_err(|e| {
+                let mut msg = e.kind().to_string();
+                if let Some(d) = e.detail() {
+                    msg = format!("{msg}: {d}");
+                }
+                msg
+            }),
+        None => {
+            let mut out = String::with_capacity(2048);
+            ctx.write(&mut out).map(|()| out)
         }
+    };
+    result.map_err(|msg| {
         Diagnostic::error(format!("cannot render {name}: {msg}"))
             .with_help("a value cannot be written in this format; change it in the profile")
     })
 }
 
-pub fn render_plan(plan: &Plan, env: &Environment<'_>) -> Result<Vec<Unit>, Vec<Diagnostic>> {
+pub fn render_plan(plan: &Plan, templates: &Templates) -> Result<Vec<Unit>, Vec<Diagnostic>> {
     let mut units = vec![];
     let mut errors = vec![];
-    for r in render_units(plan, env) {
+    for r in render_units(plan, templates) {
         match r {
             Ok(u) => units.push(u),
             Err(e) => errors.push(e),
@@ -224,7 +256,7 @@ pub fn render_plan(plan: &Plan, env: &Environment<'_>) -> Result<Vec<Unit>, Vec<
 }
 
 /// Every unit of the plan, each rendered or refused: the jobs in plan order, then the clusters.
-pub fn render_units(plan: &Plan, env: &Environment<'_>) -> Vec<Result<Unit, Diagnostic>> {
+pub fn render_units(plan: &Plan, templates: &Templates) -> Vec<Result<Unit, Diagnostic>> {
     use rayon::prelude::*;
     // Units render independently, in parallel, collected in plan order.
     let clusters: std::collections::HashMap<&str, &ClusterPlan> =
@@ -232,22 +264,23 @@ pub fn render_units(plan: &Plan, env: &Environment<'_>) -> Vec<Result<Unit, Diag
     let mut units: Vec<Result<Unit, Diagnostic>> = plan
         .jobs
         .par_iter()
-        .map(|job| render_job(job, clusters.get(job.cluster.as_str()).copied(), env))
+        .map(|job| render_job(job, clusters.get(job.cluster.as_str()).copied(), templates))
         .collect();
-    units.par_extend(plan.clusters.par_iter().map(|c| render_cluster(c, env)));
+    units.par_extend(
+        plan.clusters
+            .par_iter()
+            .map(|c| render_cluster(c, templates)),
+    );
     units
 }
 
-fn entries(job: &JobPlan, kind: DocKind, text: fn(&Value) -> String) -> Vec<Kv> {
+/// A document's entries in key order, each value as `text` writes it.
+fn entries(job: &JobPlan, kind: DocKind, text: fn(&Value) -> String) -> Vec<Kv<'_>> {
     job.doc(kind)
         .map(|d| {
             d.sorted()
                 .into_iter()
-                .map(|(k, e)| Kv {
-                    key: k.clone(),
-                    value: text(&e.value),
-                    note: None,
-                })
+                .map(|(k, e)| Kv::new(k.as_str(), text(&e.value)))
                 .collect()
         })
         .unwrap_or_default()
@@ -256,30 +289,19 @@ fn entries(job: &JobPlan, kind: DocKind, text: fn(&Value) -> String) -> Vec<Kv> 
 fn render_job(
     job: &JobPlan,
     cluster: Option<&ClusterPlan>,
-    env: &Environment<'_>,
+    templates: &Templates,
 ) -> Result<Unit, Diagnostic> {
     let dir = format!("jobs/{}", job.name);
-    let mut files = vec![];
+    let mut files = Vec::with_capacity(12);
     let flink_version = job.fact_str("flink-version").unwrap_or("?");
-    let flink: Vec<TypedKv> = job
+    let flink_sorted = job
         .doc(DocKind::Flink)
-        .map(|d| {
-            d.sorted()
-                .into_iter()
-                .map(|(k, e)| TypedKv {
-                    key: k.clone(),
-                    value: typed(&e.value, Value::flink_text),
-                })
-                .collect()
-        })
+        .map(|d| d.sorted())
         .unwrap_or_default();
-    if job.config_file == "flink-conf.yaml" {
+    let legacy = job.config_file == "flink-conf.yaml";
+    if legacy {
         // The legacy parser has no escaping: refuse what it cannot carry, at the value's source.
-        for (k, e) in job
-            .doc(DocKind::Flink)
-            .map(|d| d.sorted())
-            .unwrap_or_default()
-        {
+        for (k, e) in &flink_sorted {
             let problem = escape::flink_legacy(k, true)
                 .and_then(|_| escape::flink_legacy(&e.value.flink_text(), false));
             if let Err(why) = problem {
@@ -294,55 +316,62 @@ fn render_job(
             }
         }
     }
-    let template = if job.config_file == "flink-conf.yaml" {
-        "flink-conf.yaml"
-    } else {
-        "config.yaml"
+    let flink = builtin::FlinkConfig {
+        file: if legacy {
+            builtin::FlinkFile::Legacy
+        } else {
+            builtin::FlinkFile::ConfigYaml
+        },
+        job: &job.name,
+        flink_version,
+        entries: flink_sorted
+            .iter()
+            .map(|(k, e)| TypedKv {
+                key: k.as_str(),
+                value: typed(&e.value, Value::flink_text),
+            })
+            .collect(),
     };
     files.push(File {
         path: format!("{dir}/flink/{}", job.config_file),
-        contents: render(
-            env,
-            template,
-            context! { job => job.name.as_str(), flink_version, entries => Serde(flink) },
-        )?,
+        contents: render(templates, &flink)?,
     });
 
     // FlinkDeployment: the operator writes resource.memory into process.size itself.
-    let k8s: BTreeMap<String, serde_json::Value> = job
+    let k8s: BTreeMap<&str, Scalar> = job
         .doc(DocKind::K8s)
         .map(|d| {
             d.entries
                 .iter()
-                .map(|(k, e)| (k.clone(), typed(&e.value, Value::flink_text)))
+                .map(|(k, e)| (k.as_str(), typed(&e.value, Value::flink_text)))
                 .collect()
         })
         .unwrap_or_default();
-    let flink_configuration: Vec<Kv> = entries(job, DocKind::Flink, Value::flink_text)
-        .into_iter()
-        .filter(|e| {
-            e.key != "taskmanager.memory.process.size" && e.key != "jobmanager.memory.process.size"
+    let flink_configuration: Vec<Kv> = flink_sorted
+        .iter()
+        .filter(|(k, _)| {
+            k.as_str() != "taskmanager.memory.process.size"
+                && k.as_str() != "jobmanager.memory.process.size"
         })
+        .map(|(k, e)| Kv::new(k.as_str(), e.value.flink_text()))
         .collect();
-    let args = match job.get(DocKind::K8s, "spec.job.args").map(|e| &e.value) {
-        Some(Value::List(l)) => l.clone(),
-        _ => vec![],
+    let args: &[String] = match job.get(DocKind::K8s, "spec.job.args").map(|e| &e.value) {
+        Some(Value::List(l)) => l,
+        _ => &[],
     };
     // Pod volumes: the Kafka credentials' Secrets (read-only) and the node's local disk.
-    let mut volumes: Vec<BTreeMap<&str, String>> = match job
+    let mut volumes: Vec<builtin::Volume> = match job
         .get(DocKind::K8s, "podTemplate.secretVolumes")
         .map(|e| &e.value)
     {
         Some(Value::List(l)) => l
             .iter()
-            .map(|s| {
-                BTreeMap::from([
-                    ("kind", "secret".to_string()),
-                    ("source", s.clone()),
-                    ("volume", format!("secret-{s}")),
-                    ("path", secret_mount(s)),
-                    ("read_only", "true".to_string()),
-                ])
+            .map(|s| builtin::Volume {
+                kind: "secret",
+                source: s.clone(),
+                volume: format!("secret-{s}"),
+                path: secret_mount(s),
+                read_only: "true",
             })
             .collect(),
         _ => vec![],
@@ -355,46 +384,36 @@ fn render_job(
             Some(("hostPath", path)) => ("hostPath", path.to_string()),
             _ => ("emptyDir", String::new()),
         };
-        volumes.push(BTreeMap::from([
-            ("kind", kind.to_string()),
-            ("source", source),
-            ("volume", "flink-local".to_string()),
-            ("path", crate::resolve::local_state::MOUNT.to_string()),
-            ("read_only", String::new()),
-        ]));
+        volumes.push(builtin::Volume {
+            kind,
+            source,
+            volume: "flink-local".to_string(),
+            path: crate::resolve::local_state::MOUNT.to_string(),
+            read_only: "",
+        });
     }
     // AKS Workload Identity injects credentials only into pods that carry this label.
     let pod_labels: Vec<Kv> = if job.fact_str("cloud") == Some("azure")
         && job.get(DocKind::K8s, "serviceAccount.identity").is_some()
     {
-        vec![Kv {
-            key: "azure.workload.identity/use".into(),
-            value: "true".into(),
-            note: None,
-        }]
+        vec![Kv::new("azure.workload.identity/use", "true".into())]
     } else {
         vec![]
     };
     // The chart's values come from the same data as the FlinkDeployment, so the two agree.
-    let mut values = helm_values(
-        job,
-        &k8s,
-        &flink_configuration,
-        &args,
-        &volumes,
-        &pod_labels,
-    )?;
+    let mut values = helm_values(job, &k8s, &flink_configuration, args, &volumes, &pod_labels)?;
+    let deployment = builtin::FlinkDeployment {
+        job: &job.name,
+        operator_version: job.fact_str("operator-version").unwrap_or("?"),
+        k8s,
+        flink_configuration: &flink_configuration,
+        args,
+        volumes: &volumes,
+        pod_labels: &pod_labels,
+    };
     files.push(File {
         path: format!("{dir}/k8s/flinkdeployment.yaml"),
-        contents: render(
-            env,
-            "flinkdeployment.yaml",
-            context! {
-                job => job.name.as_str(),
-                operator_version => job.fact_str("operator-version").unwrap_or("?"),
-                k8s => Serde(k8s), flink_configuration => Serde(flink_configuration), args => Serde(args), volumes => Serde(volumes), pod_labels => Serde(pod_labels),
-            },
-        )?,
+        contents: render(templates, &deployment)?,
     });
 
     // Kafka clients.
@@ -419,74 +438,73 @@ fn render_job(
         if job.doc(kind).is_none_or(|d| d.entries.is_empty()) {
             continue;
         }
-        let header = vec![format!("Job {}: {what}", job.name)];
+        let props = builtin::Properties {
+            header: vec![format!("Job {}: {what}", job.name)],
+            entries: entries(job, kind, Value::kafka_text),
+        };
         files.push(File {
             path: format!("{dir}/kafka/{name}"),
-            contents: render(env, "client.properties", context! { header => Serde(header), entries => Serde(entries(job, kind, Value::kafka_text)) })?,
+            contents: render(templates, &props)?,
         });
     }
     // Builder settings per sink: what KafkaSink reads only from builder calls.
     if let Some(sink_doc) = job.doc(DocKind::Sink) {
+        let sorted = sink_doc.sorted();
         for t in &job.sinks {
             let prefix = format!("{}.", t.name);
-            let kvs: Vec<Kv> = sink_doc
-                .sorted()
-                .into_iter()
-                .filter_map(|(k, e)| {
-                    Some(Kv {
-                        key: k.strip_prefix(&prefix)?.to_string(),
-                        value: e.value.kafka_text(),
-                        note: None,
+            let props = builtin::Properties {
+                header: vec![
+                    format!("Job {}, sink `{}`: KafkaSink builder settings that no producer property can carry.", job.name, t.name),
+                    "setDeliveryGuarantee(delivery-guarantee), setTransactionalIdPrefix(transactional-id-prefix), setTransactionNamingStrategy(…).".into(),
+                ],
+                entries: sorted
+                    .iter()
+                    .filter_map(|(k, e)| {
+                        Some(Kv::new(k.strip_prefix(&prefix)?, e.value.kafka_text()))
                     })
-                })
-                .collect();
-            let header = vec![
-                format!("Job {}, sink `{}`: KafkaSink builder settings that no producer property can carry.", job.name, t.name),
-                "setDeliveryGuarantee(delivery-guarantee), setTransactionalIdPrefix(transactional-id-prefix), setTransactionNamingStrategy(…).".into(),
-            ];
+                    .collect(),
+            };
             files.push(File {
                 path: format!("{dir}/kafka/sink-{}.properties", t.name),
-                contents: render(
-                    env,
-                    "client.properties",
-                    context! { header => Serde(header), entries => Serde(kvs) },
-                )?,
+                contents: render(templates, &props)?,
             });
         }
     }
     if !job.sources.is_empty() || !job.sinks.is_empty() {
+        let tables = builtin::Tables {
+            job: &job.name,
+            tables: sql_tables(job),
+        };
         files.push(File {
             path: format!("{dir}/kafka/tables.sql"),
-            contents: render(
-                env,
-                "tables.sql",
-                context! { job => job.name.as_str(), tables => Serde(sql_tables(job)) },
-            )?,
+            contents: render(templates, &tables)?,
         });
     }
     if let Some((annotation, identity)) = identity_annotation(job) {
-        let name = job
-            .get(DocKind::K8s, "spec.serviceAccount")
-            .map(|e| e.value.flink_text())
-            .unwrap_or_else(|| "flink".into());
-        let namespace = job
-            .get(DocKind::K8s, "metadata.namespace")
-            .map(|e| e.value.flink_text())
-            .unwrap_or_default();
+        let account = builtin::ServiceAccount {
+            job: &job.name,
+            name: job
+                .get(DocKind::K8s, "spec.serviceAccount")
+                .map(|e| e.value.flink_text())
+                .unwrap_or_else(|| "flink".into()),
+            namespace: job
+                .get(DocKind::K8s, "metadata.namespace")
+                .map(|e| e.value.flink_text())
+                .unwrap_or_default(),
+            annotation,
+            identity,
+            azure: job.fact_str("cloud") == Some("azure"),
+        };
         files.push(File {
             path: format!("{dir}/k8s/serviceaccount.yaml"),
-            contents: render(
-                env,
-                "serviceaccount.yaml",
-                context! { job => job.name.as_str(), name, namespace, annotation, identity, azure => job.fact_str("cloud") == Some("azure") },
-            )?,
+            contents: render(templates, &account)?,
         });
     }
     if let Some(c) = cluster {
-        topic_settings(job, c, env, &dir, &mut files)?;
+        topic_settings(job, c, templates, &dir, &mut files)?;
     }
     if let Some(c) = cluster.filter(|c| c.fact_str("deployment") == Some("strimzi")) {
-        strimzi_resources(job, c, env, &dir, &mut files)?;
+        strimzi_resources(job, c, templates, &dir, &mut files)?;
     }
     // Helm values last: the ConfigMap carries the Kafka client files exactly as written above.
     let kafka_dir = format!("{dir}/kafka/");
@@ -534,10 +552,10 @@ fn identity_annotation(job: &JobPlan) -> Option<(&'static str, &str)> {
 /// document, the flinkConfiguration entries, program arguments, volumes and pod labels).
 fn helm_values(
     job: &JobPlan,
-    k8s: &BTreeMap<String, serde_json::Value>,
+    k8s: &BTreeMap<&str, Scalar>,
     flink_configuration: &[Kv],
     args: &[String],
-    volumes: &[BTreeMap<&str, String>],
+    volumes: &[builtin::Volume],
     pod_labels: &[Kv],
 ) -> Result<helm::HelmValues, Diagnostic> {
     let missing = |key: &str| {
@@ -548,20 +566,21 @@ fn helm_values(
     };
     let text = |key: &str| -> Result<String, Diagnostic> {
         match k8s.get(key) {
-            Some(serde_json::Value::String(s)) => Ok(s.clone()),
-            Some(other) => Ok(other.to_string()),
+            // JSON's text of the value, as the Helm values were first made from JSON values.
+            Some(Scalar::Float(f)) if !f.is_finite() => Ok("null".into()),
+            Some(Scalar::Float(f)) => Ok(serde_json::Value::from(*f).to_string()),
+            Some(v) => Ok(v.text().into_owned()),
             None => Err(missing(key)),
         }
     };
-    let int = |key: &str| {
-        k8s.get(key)
-            .and_then(serde_json::Value::as_i64)
-            .ok_or_else(|| missing(key))
+    let int = |key: &str| match k8s.get(key) {
+        Some(Scalar::Int(i)) => Ok(*i),
+        _ => Err(missing(key)),
     };
-    let float = |key: &str| {
-        k8s.get(key)
-            .and_then(serde_json::Value::as_f64)
-            .ok_or_else(|| missing(key))
+    let float = |key: &str| match k8s.get(key) {
+        Some(Scalar::Int(i)) => Ok(*i as f64),
+        Some(Scalar::Float(f)) if f.is_finite() => Ok(*f),
+        _ => Err(missing(key)),
     };
     let role = |r: &str| -> Result<helm::Role, Diagnostic> {
         Ok(helm::Role {
@@ -579,38 +598,31 @@ fn helm_values(
             volume_mounts: volumes
                 .iter()
                 .map(|v| helm::VolumeMount {
-                    name: v.get("volume").cloned().unwrap_or_default(),
-                    mount_path: v.get("path").cloned().unwrap_or_default(),
-                    read_only: v
-                        .get("read_only")
-                        .is_some_and(|r| !r.is_empty())
-                        .then_some(true),
+                    name: v.volume.clone(),
+                    mount_path: v.path.clone(),
+                    read_only: (!v.read_only.is_empty()).then_some(true),
                 })
                 .collect(),
         }],
         volumes: volumes
             .iter()
-            .map(|v| {
-                let source = v.get("source").cloned().unwrap_or_default();
-                let kind = v.get("kind").map(String::as_str);
-                helm::Volume {
-                    name: v.get("volume").cloned().unwrap_or_default(),
-                    secret: (kind == Some("secret")).then(|| helm::SecretVolume {
-                        secret_name: source.clone(),
-                    }),
-                    host_path: (kind == Some("hostPath")).then(|| helm::HostPathVolume {
-                        path: source.clone(),
-                        kind: "DirectoryOrCreate".into(),
-                    }),
-                    empty_dir: (kind == Some("emptyDir")).then_some(helm::EmptyDirVolume {}),
-                }
+            .map(|v| helm::Volume {
+                name: v.volume.clone(),
+                secret: (v.kind == "secret").then(|| helm::SecretVolume {
+                    secret_name: v.source.clone(),
+                }),
+                host_path: (v.kind == "hostPath").then(|| helm::HostPathVolume {
+                    path: v.source.clone(),
+                    kind: "DirectoryOrCreate".into(),
+                }),
+                empty_dir: (v.kind == "emptyDir").then_some(helm::EmptyDirVolume {}),
             })
             .collect(),
     });
     let pod_metadata = (!pod_labels.is_empty()).then(|| helm::PodMetadata {
         labels: pod_labels
             .iter()
-            .map(|l| (l.key.clone(), l.value.clone()))
+            .map(|l| (l.key.to_string(), l.value.clone()))
             .collect(),
     });
     let pod_template =
@@ -639,7 +651,7 @@ fn helm_values(
         },
         flink_configuration: flink_configuration
             .iter()
-            .map(|e| (e.key.clone(), e.value.clone()))
+            .map(|e| (e.key.to_string(), e.value.clone()))
             .collect(),
         job_manager: role("jobManager")?,
         task_manager: role("taskManager")?,
@@ -665,50 +677,44 @@ fn helm_values(
 fn topic_settings(
     job: &JobPlan,
     c: &ClusterPlan,
-    env: &Environment<'_>,
+    templates: &Templates,
     dir: &str,
     files: &mut Vec<File>,
 ) -> Result<(), Diagnostic> {
     for t in &job.sinks {
-        let mut kv: BTreeMap<String, String> = BTreeMap::new();
+        let mut kv: BTreeMap<&str, String> = BTreeMap::new();
         if let Some(m) = c.current.get("min.insync.replicas") {
-            kv.insert("min.insync.replicas".into(), m.kafka_text());
+            kv.insert("min.insync.replicas", m.kafka_text());
         }
         if let Some(d) = c.topics.get(&t.topic) {
             for (k, e) in d.sorted() {
                 if k != "replication.factor" {
-                    kv.insert(k.clone(), e.value.kafka_text());
+                    kv.insert(k.as_str(), e.value.kafka_text());
                 }
             }
         }
         if kv.is_empty() {
             continue;
         }
-        let entries: Vec<Kv> = kv
-            .into_iter()
-            .map(|(key, value)| Kv {
-                key,
-                value,
-                note: None,
-            })
-            .collect();
-        let header = vec![
-            format!(
-                "Job {}, sink `{}`: settings of topic {} on cluster {}.",
-                job.name, t.name, t.topic, c.name
-            ),
-            format!(
-                "kafka-configs.sh --bootstrap-server … --entity-type topics --entity-name {} --alter --add-config-file topic-{}.properties",
-                t.topic, t.name
-            ),
-        ];
+        let props = builtin::Properties {
+            header: vec![
+                format!(
+                    "Job {}, sink `{}`: settings of topic {} on cluster {}.",
+                    job.name, t.name, t.topic, c.name
+                ),
+                format!(
+                    "kafka-configs.sh --bootstrap-server … --entity-type topics --entity-name {} --alter --add-config-file topic-{}.properties",
+                    t.topic, t.name
+                ),
+            ],
+            entries: kv
+                .into_iter()
+                .map(|(key, value)| Kv::new(key, value))
+                .collect(),
+        };
         files.push(File {
             path: format!("{dir}/kafka/topic-{}.properties", t.name),
-            contents: render(
-                env,
-                "client.properties",
-                context! { header => Serde(header), entries => Serde(entries) },
-            )?,
+            contents: render(templates, &props)?,
         });
     }
     Ok(())
@@ -735,21 +741,13 @@ fn k8s_name(topic: &str) -> String {
     if n.is_empty() { "topic".into() } else { n }
 }
 
-#[derive(Serialize)]
-struct Acl {
-    kind: &'static str,
-    name: Option<String>,
-    pattern: &'static str,
-    operations: Vec<&'static str>,
-}
-
-#[derive(Serialize)]
-struct TopicView {
-    name: String,
-    topic: String,
-    partitions: Option<u32>,
-    replicas: i64,
-    min_isr: Option<String>,
+/// Strimzi's API version for its release.
+fn strimzi_api_version(version: &str) -> &'static str {
+    if crate::resolve::context::version_lt(version, "1.0.0") {
+        "kafka.strimzi.io/v1beta2"
+    } else {
+        "kafka.strimzi.io/v1"
+    }
 }
 
 /// KafkaTopic resources for the job's sink topics and a KafkaUser with the job's ACLs, for a
@@ -757,27 +755,22 @@ struct TopicView {
 fn strimzi_resources(
     job: &JobPlan,
     c: &ClusterPlan,
-    env: &Environment<'_>,
+    templates: &Templates,
     dir: &str,
     files: &mut Vec<File>,
 ) -> Result<(), Diagnostic> {
-    let version = c.fact_str("deployment-version").unwrap_or("");
-    let api_version = if crate::resolve::context::version_lt(version, "1.0.0") {
-        "kafka.strimzi.io/v1beta2"
-    } else {
-        "kafka.strimzi.io/v1"
-    };
+    let api_version = strimzi_api_version(c.fact_str("deployment-version").unwrap_or(""));
     let brokers = c.fact_i64("brokers").unwrap_or(1);
     let rf = crate::resolve::cluster::effective_number(c, "default.replication.factor")
         .unwrap_or(1)
         .clamp(1, brokers.max(1));
     let min_isr = c.current.get("min.insync.replicas").map(Value::kafka_text);
-    let topics: Vec<TopicView> = job
+    let topics: Vec<builtin::TopicView> = job
         .sinks
         .iter()
-        .map(|t| TopicView {
+        .map(|t| builtin::TopicView {
             name: k8s_name(&t.topic),
-            topic: t.topic.clone(),
+            topic: &t.topic,
             partitions: t.partitions,
             replicas: c
                 .topics
@@ -789,9 +782,15 @@ fn strimzi_resources(
         })
         .collect();
     if !topics.is_empty() {
+        let resources = builtin::KafkaTopics {
+            api_version,
+            cluster: &c.name,
+            job: &job.name,
+            topics,
+        };
         files.push(File {
             path: format!("{dir}/kafka/strimzi-kafkatopics.yaml"),
-            contents: render(env, "strimzi-kafkatopics.yaml", context! { api_version, cluster => c.name.as_str(), job => job.name.as_str(), topics => Serde(topics) })?,
+            contents: render(templates, &resources)?,
         });
     }
     let mut acls = vec![];
@@ -799,19 +798,19 @@ fn strimzi_resources(
         .get(DocKind::Consumer, "group.id")
         .map(|e| e.value.kafka_text());
     for t in &job.sources {
-        acls.push(Acl {
+        acls.push(builtin::Acl {
             kind: "topic",
-            name: Some(t.topic.clone()),
+            name: Some(Cow::Borrowed(t.topic.as_str())),
             pattern: "literal",
-            operations: vec!["Describe", "Read"],
+            operations: &["Describe", "Read"],
         });
     }
     if let Some(g) = group {
-        acls.push(Acl {
+        acls.push(builtin::Acl {
             kind: "group",
-            name: Some(g),
+            name: Some(Cow::Owned(g)),
             pattern: "literal",
-            operations: vec!["Read"],
+            operations: &["Read"],
         });
     }
     let sink_doc = job.doc(DocKind::Sink);
@@ -820,36 +819,35 @@ fn strimzi_resources(
             .and_then(|d| d.get(&format!("{}.transaction-naming-strategy", t.name)))
             .and_then(Value::as_str)
             == Some("POOLING");
-        // POOLING reads the sink topics to find lingering transactions.
-        let ops = if pooling {
-            vec!["Describe", "Read", "Write"]
-        } else {
-            vec!["Describe", "Write"]
-        };
-        acls.push(Acl {
+        acls.push(builtin::Acl {
             kind: "topic",
-            name: Some(t.topic.clone()),
+            name: Some(Cow::Borrowed(t.topic.as_str())),
             pattern: "literal",
-            operations: ops,
+            // POOLING reads the sink topics to find lingering transactions.
+            operations: if pooling {
+                &["Describe", "Read", "Write"]
+            } else {
+                &["Describe", "Write"]
+            },
         });
         if let Some(prefix) = sink_doc
             .and_then(|d| d.get(&format!("{}.transactional-id-prefix", t.name)))
             .and_then(Value::as_str)
         {
-            acls.push(Acl {
+            acls.push(builtin::Acl {
                 kind: "transactionalId",
-                name: Some(prefix.to_string()),
+                name: Some(Cow::Borrowed(prefix)),
                 pattern: "prefix",
-                operations: vec!["Describe", "Write"],
+                operations: &["Describe", "Write"],
             });
         }
     }
     if !job.sinks.is_empty() {
-        acls.push(Acl {
+        acls.push(builtin::Acl {
             kind: "cluster",
             name: None,
             pattern: "literal",
-            operations: vec!["IdempotentWrite"],
+            operations: &["IdempotentWrite"],
         });
     }
     let doc = job
@@ -874,43 +872,32 @@ fn strimzi_resources(
         .map(|e| &e.value)
     {
         Some(Value::List(secrets)) if authentication == Some("scram-sha-512") => {
-            secrets.first().cloned().unwrap_or_else(|| job.name.clone())
+            secrets.first().unwrap_or(&job.name)
         }
-        _ => job.name.clone(),
+        _ => &job.name,
+    };
+    let kafka_user = builtin::KafkaUser {
+        api_version,
+        cluster: &c.name,
+        job: &job.name,
+        user,
+        authentication,
+        acls,
     };
     files.push(File {
         path: format!("{dir}/kafka/strimzi-kafkauser.yaml"),
-        contents: render(
-            env,
-            "strimzi-kafkauser.yaml",
-            context! { api_version, cluster => c.name.as_str(), job => job.name.as_str(), user, authentication, acls => Serde(acls) },
-        )?,
+        contents: render(templates, &kafka_user)?,
     });
     Ok(())
 }
 
-#[derive(Serialize)]
-struct SqlTable {
-    kind: &'static str,
-    name: String,
-    topic: String,
-    options: Vec<Kv>,
-    missing_format: bool,
-}
-
-fn sql_tables(job: &JobPlan) -> Vec<SqlTable> {
-    let kv = |k: &str, v: String| Kv {
-        key: k.to_string(),
-        value: v,
-        note: None,
-    };
-    let props = |kind: DocKind, skip: &[&str]| -> Vec<Kv> {
+fn sql_tables(job: &JobPlan) -> Vec<builtin::SqlTable<'_>> {
+    let props = |kind: DocKind| -> Vec<Kv> {
         job.doc(kind)
             .map(|d| {
                 d.sorted()
                     .into_iter()
-                    .filter(|(k, _)| !skip.contains(&k.as_str()))
-                    .map(|(k, e)| kv(&format!("properties.{k}"), e.value.kafka_text()))
+                    .map(|(k, e)| Kv::new(format!("properties.{k}"), e.value.kafka_text()))
                     .collect()
             })
             .unwrap_or_default()
@@ -918,43 +905,44 @@ fn sql_tables(job: &JobPlan) -> Vec<SqlTable> {
     let mut out = vec![];
     for t in &job.sources {
         let mut options = vec![
-            kv("connector", "kafka".into()),
-            kv("topic", t.topic.clone()),
-            kv("scan.startup.mode", "group-offsets".into()),
+            Kv::new("connector", "kafka".into()),
+            Kv::new("topic", t.topic.clone()),
+            Kv::new("scan.startup.mode", "group-offsets".into()),
         ];
-        options.extend(t.format.clone().map(|f| kv("format", f)));
-        options.extend(props(DocKind::Consumer, &[]));
-        options.push(kv("properties.auto.offset.reset", "earliest".into()));
+        options.extend(t.format.clone().map(|f| Kv::new("format", f)));
+        options.extend(props(DocKind::Consumer));
+        options.push(Kv::new("properties.auto.offset.reset", "earliest".into()));
         options.sort_by(|a, b| a.key.cmp(&b.key));
-        out.push(SqlTable {
+        out.push(builtin::SqlTable {
             kind: "source",
-            name: t.name.clone(),
-            topic: t.topic.clone(),
+            name: &t.name,
+            topic: &t.topic,
             options,
             missing_format: t.format.is_none(),
         });
     }
     for t in &job.sinks {
         let mut options = vec![
-            kv("connector", "kafka".into()),
-            kv("topic", t.topic.clone()),
+            Kv::new("connector", "kafka".into()),
+            Kv::new("topic", t.topic.clone()),
         ];
-        options.extend(t.format.clone().map(|f| kv("format", f)));
+        options.extend(t.format.clone().map(|f| Kv::new("format", f)));
         if let Some(d) = job.doc(DocKind::Sink) {
+            let prefix = format!("{}.", t.name);
             for (k, e) in d.sorted() {
-                if let Some(opt) = k.strip_prefix(&format!("{}.", t.name))
+                if let Some(opt) = k.strip_prefix(&prefix)
                     && opt != "topic"
                 {
-                    options.push(kv(&format!("sink.{opt}"), e.value.kafka_text()));
+                    options.push(Kv::new(format!("sink.{opt}"), e.value.kafka_text()));
                 }
             }
         }
-        options.extend(props(DocKind::Producer, &[]));
+        options.extend(props(DocKind::Producer));
         options.sort_by(|a, b| a.key.cmp(&b.key));
-        out.push(SqlTable {
+        out.push(builtin::SqlTable {
             kind: "sink",
-            name: t.name.clone(),
-            topic: t.topic.clone(),
+            name: &t.name,
+            topic: &t.topic,
             options,
             missing_format: t.format.is_none(),
         });
@@ -1011,7 +999,7 @@ fn note(c: &ClusterPlan, key: &str, proposed: bool) -> Option<String> {
     ))
 }
 
-fn render_cluster(c: &ClusterPlan, env: &Environment<'_>) -> Result<Unit, Diagnostic> {
+fn render_cluster(c: &ClusterPlan, templates: &Templates) -> Result<Unit, Diagnostic> {
     let dir = format!("clusters/{}", c.name);
     let mut files = vec![];
     let deployment = c.fact_str("deployment").unwrap_or("plain");
@@ -1023,92 +1011,82 @@ fn render_cluster(c: &ClusterPlan, env: &Environment<'_>) -> Result<Unit, Diagno
         all.iter()
             .filter(|(_, _, m, _)| filter(m))
             .map(|(k, v, _, p)| Kv {
-                key: k.clone(),
+                key: Cow::Borrowed(k.as_str()),
                 value: v.clone(),
                 note: note(c, k, *p),
             })
             .collect()
     };
-    let static_kv = kv(&|m| m != "cluster-wide");
-    let dynamic_kv = kv(&|m| m == "cluster-wide");
     let version = c.fact_str("kafka-version").unwrap_or("?");
+    let server = builtin::Properties {
+        header: vec![
+            format!("Cluster {}: static broker settings (Kafka {version}) to merge into every broker's server.properties.", c.name),
+            "Changing a read-only key needs a rolling restart. Node identity and quorum keys are never written here.".to_string(),
+        ],
+        entries: kv(&|m| m != "cluster-wide"),
+    };
     files.push(File {
         path: format!("{dir}/server.properties"),
-        contents: render(
-            env,
-            "client.properties",
-            context! {
-                header => Serde(vec![
-                    format!("Cluster {}: static broker settings (Kafka {version}) to merge into every broker's server.properties.", c.name),
-                    "Changing a read-only key needs a rolling restart. Node identity and quorum keys are never written here.".to_string(),
-                ]),
-                entries => Serde(static_kv),
-            },
-        )?,
+        contents: render(templates, &server)?,
     });
+    let dynamic = builtin::Properties {
+        header: vec![
+            format!("Cluster {}: cluster-wide dynamic broker settings (Kafka {version}), applied without a restart:", c.name),
+            "kafka-configs.sh --bootstrap-server … --entity-type brokers --entity-default --alter --add-config-file dynamic-cluster.properties".to_string(),
+        ],
+        entries: kv(&|m| m == "cluster-wide"),
+    };
     files.push(File {
         path: format!("{dir}/dynamic-cluster.properties"),
-        contents: render(
-            env,
-            "client.properties",
-            context! {
-                header => Serde(vec![
-                    format!("Cluster {}: cluster-wide dynamic broker settings (Kafka {version}), applied without a restart:", c.name),
-                    "kafka-configs.sh --bootstrap-server … --entity-type brokers --entity-default --alter --add-config-file dynamic-cluster.properties".to_string(),
-                ]),
-                entries => Serde(dynamic_kv),
-            },
-        )?,
+        contents: render(templates, &dynamic)?,
     });
     let dv = c.fact_str("deployment-version").unwrap_or("");
-    let every = kv(&|_| true);
     match deployment {
         "strimzi" => {
             // Strimzi drops the keys it manages itself (finding FG115): leave them out.
-            let strimzi: Vec<Kv> = kv(&|_| true)
-                .into_iter()
-                .filter(|e| !crate::check::strimzi_forbids(&e.key))
-                .collect();
-            let api_version = if crate::resolve::context::version_lt(dv, "1.0.0") {
-                "kafka.strimzi.io/v1beta2"
-            } else {
-                "kafka.strimzi.io/v1"
+            let kafka = builtin::StrimziKafka {
+                cluster: &c.name,
+                version: dv,
+                api_version: strimzi_api_version(dv),
+                entries: kv(&|_| true)
+                    .into_iter()
+                    .filter(|e| !crate::check::strimzi_forbids(&e.key))
+                    .collect(),
+                proposed: !c.proposed.entries.is_empty(),
             };
             files.push(File {
                 path: format!("{dir}/strimzi-kafka.yaml"),
-                contents: render(
-                    env,
-                    "strimzi-kafka.yaml",
-                    context! { cluster => c.name.as_str(), version => dv, api_version, entries => Serde(strimzi), proposed => !c.proposed.entries.is_empty() },
-                )?,
+                contents: render(templates, &kafka)?,
+            });
+        }
+        "bitnami" if dv.starts_with("31.") => {
+            let mut properties = String::new();
+            for e in kv(&|_| true) {
+                escape::push_properties(&mut properties, &e.key, true);
+                properties.push('=');
+                escape::push_properties(&mut properties, &e.value, false);
+                properties.push('\n');
+            }
+            let values = builtin::BitnamiExtraConfig {
+                cluster: &c.name,
+                version: dv,
+                properties,
+            };
+            files.push(File {
+                path: format!("{dir}/bitnami-values.yaml"),
+                contents: render(templates, &values)?,
             });
         }
         "bitnami" => {
-            if dv.starts_with("31.") {
-                let properties: String = every
-                    .iter()
-                    .map(|e| {
-                        format!(
-                            "{}={}\n",
-                            escape::properties(&e.key, true),
-                            escape::properties(&e.value, false)
-                        )
-                    })
-                    .collect();
-                files.push(File {
-                    path: format!("{dir}/bitnami-values.yaml"),
-                    contents: render(
-                        env,
-                        "bitnami-values-31.yaml",
-                        context! { cluster => c.name.as_str(), version => dv, properties },
-                    )?,
-                });
-            } else {
-                files.push(File {
-                    path: format!("{dir}/bitnami-values.yaml"),
-                    contents: render(env, "bitnami-values-32.yaml", context! { cluster => c.name.as_str(), version => dv, entries => Serde(every) })?,
-                });
-            }
+            let values = builtin::BitnamiOverride {
+                cluster: &c.name,
+                version: dv,
+                entries: kv(&|_| true),
+            };
+            files.push(File {
+                path: format!("{dir}/bitnami-values.yaml"),
+                contents: render(templates, &values)?,
+            });
         }
         _ => {}
     }
