@@ -274,6 +274,83 @@ fn every_write_step_failing_leaves_the_previous_output() {
     );
 }
 
+/// A first build into an empty directory moves `jobs/` and `clusters/` in whole (one rename
+/// each, not one per unit). Every step failing with every kind of error leaves the directory
+/// empty; a crash at any step leaves it empty or with the new units whole, and the next run
+/// cleans up.
+#[test]
+fn every_write_step_failing_in_a_first_build_leaves_the_directory_empty() {
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let io = FaultyIo::new(None, Fault::Os(EIO));
+    if let Err(e) = emit(&io, scratch.path()) {
+        panic!("{}", e.diagnostic.message);
+    }
+    let new = listing(scratch.path());
+    let log = io.log.lock().map(|l| l.clone()).unwrap_or_default();
+    let commit = log
+        .iter()
+        .position(|s| s.starts_with("rename") && s.ends_with("manifest.json"))
+        .unwrap_or_else(|| panic!("no manifest rename in {log:#?}"));
+    let renames: Vec<&String> = log.iter().filter(|s| s.starts_with("rename")).collect();
+    assert!(
+        renames.len() == 3 && renames[0].ends_with("/jobs") && renames[1].ends_with("/clusters"),
+        "jobs/, clusters/, manifest.json: {renames:#?}"
+    );
+    let mut cases = 0;
+    for kind in [EIO, ENOSPC, EACCES, EROFS, EXDEV] {
+        for step in 0..log.len() {
+            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            let io = FaultyIo::new(Some(step), Fault::Os(kind));
+            let r = emit(&io, dir.path());
+            let after = listing(dir.path());
+            let what = format!("errno {kind} at step {step} ({})", log[step]);
+            cases += 1;
+            if step <= commit {
+                let e = r
+                    .err()
+                    .unwrap_or_else(|| panic!("{what}: the build must fail"));
+                assert!(
+                    e.diagnostic.message.starts_with("cannot"),
+                    "{what}: {:?}",
+                    e.diagnostic
+                );
+                assert!(after.is_empty(), "{what}: left {:?}", after.keys());
+            } else {
+                let report = r.unwrap_or_else(|e| panic!("{what}: {}", e.diagnostic.message));
+                assert!(!report.warnings.is_empty(), "{what}");
+                if let Err(e) = emit(&RealIo::default(), dir.path()) {
+                    panic!("{what}: {}", e.diagnostic.message);
+                }
+                assert_same(&listing(dir.path()), &new, &what);
+            }
+        }
+    }
+    for step in 0..log.len() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let io = FaultyIo::new(Some(step), Fault::Crash);
+        let _ = emit(&io, dir.path());
+        let what = format!("crash at step {step} ({})", log[step]);
+        recover_retrying(dir.path())
+            .unwrap_or_else(|d| panic!("{what}: recovery failed: {}", d.message));
+        let after = listing(dir.path());
+        assert!(
+            debris(&after).is_empty(),
+            "{what}: debris {:?}",
+            debris(&after)
+        );
+        // Each of jobs/ and clusters/ is absent or whole.
+        for kind in ["jobs/", "clusters/"] {
+            let got: BTreeMap<_, _> = after.iter().filter(|(k, _)| k.starts_with(kind)).collect();
+            let want: BTreeMap<_, _> = new.iter().filter(|(k, _)| k.starts_with(kind)).collect();
+            assert!(got.is_empty() || got == want, "{what}: {kind} is partial");
+        }
+    }
+    eprintln!(
+        "{cases} fault cases over {} steps (commit at step {commit})",
+        log.len()
+    );
+}
+
 /// Through the command: a failed write is exit 2 with the message, an interrupt exit 130.
 /// The manifest differs from `emit`'s (findings counts), so the steps are those of the command.
 #[test]

@@ -769,16 +769,19 @@ fn write_staged(
         }
     }
 
-    // Check every target before touching any: no links, parents creatable.
+    // Check every target before touching any: no links. A parent (`jobs/`, `clusters/`) that
+    // does not exist yet moves in whole, with all its units in one rename: a first build of a
+    // fleet is then two renames instead of one per unit.
     let mut parents: Vec<PathBuf> = vec![];
+    let mut new_parents: Vec<PathBuf> = vec![];
     for u in units {
         let target = out.join(&u.dir);
         if let Some(parent) = target.parent() {
             refuse_symlink(out, parent)?;
             if !parents.iter().any(|p| p == parent) {
-                check_interrupt(io)?;
-                io.create_dir_all(parent)
-                    .map_err(|e| io_err("create", parent, &e))?;
+                if fs::symlink_metadata(parent).is_err() {
+                    new_parents.push(parent.to_path_buf());
+                }
                 parents.push(parent.to_path_buf());
             }
         }
@@ -802,7 +805,16 @@ fn write_staged(
     // a signal arrives), undo the swaps done, so an error leaves the whole previous output.
     let aside_root = staging.join(".previous");
     let mut swapped: Vec<(PathBuf, Option<PathBuf>)> = vec![];
-    let result = swap_all(io, out, staging, &aside_root, units, &mut swapped).and_then(|()| {
+    let result = swap_all(
+        io,
+        out,
+        staging,
+        &aside_root,
+        units,
+        &new_parents,
+        &mut swapped,
+    )
+    .and_then(|()| {
         check_interrupt(io)?;
         let target = out.join("manifest.json");
         io.rename(&manifest_tmp, &target)
@@ -846,11 +858,27 @@ fn swap_all(
     staging: &Path,
     aside_root: &Path,
     units: &[StagedUnit],
+    new_parents: &[PathBuf],
     swapped: &mut Vec<(PathBuf, Option<PathBuf>)>,
 ) -> Result<(), EmitError> {
     let mut aside_parents: Vec<PathBuf> = vec![];
+    let mut moved_parents: Vec<PathBuf> = vec![];
     for u in units {
         let target = out.join(&u.dir);
+        if let Some(parent) = target.parent()
+            && new_parents.iter().any(|p| p == parent)
+        {
+            // The staged parent holds exactly the staged units below it: it moves in whole.
+            if !moved_parents.iter().any(|p| p == parent) {
+                let staged = staging.join(parent.strip_prefix(out).unwrap_or(parent));
+                check_interrupt(io)?;
+                io.rename(&staged, parent)
+                    .map_err(|e| io_err("create", parent, &e))?;
+                swapped.push((parent.to_path_buf(), None));
+                moved_parents.push(parent.to_path_buf());
+            }
+            continue;
+        }
         let staged = staging.join(&u.dir);
         let aside = aside_root.join(&u.dir);
         let had_old = fs::symlink_metadata(&target).is_ok();
