@@ -610,9 +610,16 @@ fn handler(color: bool) -> GraphicalReportHandler {
     } else {
         GraphicalTheme::unicode_nocolor()
     };
+    // Lines wrap at spaces only, and a word longer than a line stays whole: a job name, a
+    // config key or a path in a finding is never split across lines (so it can be copied and
+    // searched for), and wrapping by Unicode line-break rules was most of the cost of laying
+    // out a fleet's findings.
     GraphicalReportHandler::new_themed(theme)
         .with_width(100)
         .with_links(false)
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .with_break_words(false)
 }
 
 /// A span as JSON for machines: file, line, column, byte range.
