@@ -8,7 +8,8 @@ use super::{label_origin, push_label};
 use crate::diag::Diagnostic;
 use crate::plan::{DocKind, JobPlan, Plan};
 use crate::policy::{PackSet, expr};
-use crate::resolve::{cluster_json, rules::EngineContext};
+use crate::resolve::cluster_json;
+use crate::resolve::rules::{EngineContext, Parts, names_read_by};
 
 fn selectors(job: &JobPlan) -> BTreeMap<&'static str, String> {
     let mut s = BTreeMap::new();
@@ -32,15 +33,34 @@ pub fn run(plan: &Plan, packs: &PackSet) -> Vec<Diagnostic> {
         // Converted for the engine once per job (not per expression), and only for a job that
         // an assertion applies to.
         let mut engine: Option<minijinja::Value> = None;
-        for pack in packs.policy_packs(&selectors(job)) {
+        let applying = packs.policy_packs(&selectors(job));
+        for pack in &applying {
             for rule in &pack.rules {
                 let Some(a) = &rule.assert else { continue };
                 let ctx = engine.get_or_insert_with(|| {
-                    let cluster = plan
-                        .cluster(&job.cluster)
-                        .map(cluster_json)
-                        .unwrap_or_default();
-                    EngineContext::new(job, expr::context(&cluster)).value()
+                    // Only the parts the assertions read (most read `job` alone).
+                    let read = names_read_by(
+                        applying
+                            .iter()
+                            .flat_map(|p| &p.rules)
+                            .filter_map(|r| Some((r, r.assert.as_ref()?)))
+                            .flat_map(|(r, a)| {
+                                r.when
+                                    .iter()
+                                    .map(|(w, _)| w.as_str())
+                                    .chain([a.expr.as_str()])
+                            }),
+                    );
+                    let cluster = if read.iter().any(|n| n == "cluster") {
+                        let facts = plan
+                            .cluster(&job.cluster)
+                            .map(cluster_json)
+                            .unwrap_or_default();
+                        expr::context(&facts)
+                    } else {
+                        minijinja::Value::UNDEFINED
+                    };
+                    EngineContext::with(job, cluster, Parts::Read(&read)).value()
                 });
                 if let Some((when, span)) = &rule.when {
                     match expr::truthy_in(when, ctx) {

@@ -33,7 +33,24 @@ fn env() -> &'static Environment<'static> {
 /// hostile input (or a fuzzer) with more is compiled each time instead of growing the cache.
 const CACHED_EXPRESSIONS: usize = 4096;
 
-type Compiled = Arc<minijinja::Expression<'static, 'static>>;
+/// An expression compiled, with the top-level names it reads.
+struct CompiledExpr {
+    expr: minijinja::Expression<'static, 'static>,
+    variables: Arc<[String]>,
+}
+
+type Compiled = Arc<CompiledExpr>;
+
+/// The top-level names `expr` reads (`job`, `flink`, …), so that a caller builds only those
+/// parts of a context; none for an expression that does not compile (evaluating it reports
+/// the error).
+pub fn variables(expr: &str) -> Arc<[String]> {
+    if expr.len() > 4 * MAX_EXPR_CHARS {
+        // Refused when evaluated; not worth compiling.
+        return Arc::from([]);
+    }
+    compiled(expr).map_or_else(|_| Arc::from([]), |c| c.variables.clone())
+}
 
 /// `expr` compiled, once per process: every job of a fleet evaluates the same pack expressions,
 /// and compiling one cost more than evaluating it.
@@ -48,11 +65,15 @@ fn compiled(expr: &str) -> Result<Compiled, String> {
     {
         return Ok(e.clone());
     }
-    let e: Compiled = Arc::new(
-        env()
-            .compile_expression_owned(expr.to_string())
-            .map_err(|e| format!("cannot compile `{}`: {}", shown(expr), plain(&e)))?,
-    );
+    let compiled = env()
+        .compile_expression_owned(expr.to_string())
+        .map_err(|e| format!("cannot compile `{}`: {}", shown(expr), plain(&e)))?;
+    let mut variables: Vec<String> = compiled.undeclared_variables(false).into_iter().collect();
+    variables.sort();
+    let e: Compiled = Arc::new(CompiledExpr {
+        expr: compiled,
+        variables: variables.into(),
+    });
     let mut map = cache.write().unwrap_or_else(PoisonError::into_inner);
     if map.len() < CACHED_EXPRESSIONS {
         map.insert(expr.to_string(), e.clone());
@@ -110,6 +131,7 @@ fn run_in(expr: &str, ctx: &minijinja::Value) -> Result<minijinja::Value, String
     }
     let compiled = compiled(expr)?;
     compiled
+        .expr
         .eval(ctx.clone())
         .map_err(|e| format!("cannot evaluate `{}`: {}", shown(expr), plain(&e)))
 }

@@ -22,30 +22,71 @@ pub struct EngineContext {
     whole: Option<minijinja::Value>,
 }
 
+/// Which parts of the context to build: all of them, or the names some expressions read.
+#[derive(Clone, Copy)]
+pub enum Parts<'a> {
+    All,
+    /// Sorted names (`expr::variables` of every expression that will be evaluated).
+    Read(&'a [String]),
+}
+
+impl Parts<'_> {
+    fn wants(&self, name: &str) -> bool {
+        match self {
+            Parts::All => true,
+            Parts::Read(names) => names.binary_search_by(|n| n.as_str().cmp(name)).is_ok(),
+        }
+    }
+}
+
 impl EngineContext {
     /// `cluster` is the cluster's facts as [`expr::context`] converted them.
     pub fn new(plan: &JobPlan, cluster: minijinja::Value) -> EngineContext {
-        let job = minijinja::Value::from_pairs(
-            plan.facts
-                .iter()
-                .map(|(k, f)| {
-                    (
-                        minijinja::Value::from(k.replace('-', "_")),
-                        engine_value(&f.value),
-                    )
-                })
-                .chain(std::iter::once((
-                    minijinja::Value::from("name"),
-                    minijinja::Value::from(plan.name.as_str()),
-                ))),
-        );
-        let mut parts = vec![("job", job), ("cluster", cluster)];
-        for kind in DocKind::ALL {
-            parts.push((kind.name(), document(plan, kind)));
-        }
-        EngineContext { parts, whole: None }
+        EngineContext::with(plan, cluster, Parts::All)
     }
 
+    /// Only the `parts` that will be read: a part no expression names cannot change what one
+    /// gives, and converting every document for rules that read only `job` was most of the
+    /// cost of a job's rules.
+    pub fn with(plan: &JobPlan, cluster: minijinja::Value, parts: Parts<'_>) -> EngineContext {
+        let mut built = vec![];
+        if parts.wants("job") {
+            built.push(("job", job_part(plan)));
+        }
+        if parts.wants("cluster") {
+            built.push(("cluster", cluster));
+        }
+        for kind in DocKind::ALL {
+            if parts.wants(kind.name()) {
+                built.push((kind.name(), document(plan, kind)));
+            }
+        }
+        EngineContext {
+            parts: built,
+            whole: None,
+        }
+    }
+}
+
+/// `job`: the job's facts, names with `_`, and its name.
+fn job_part(plan: &JobPlan) -> minijinja::Value {
+    minijinja::Value::from_pairs(
+        plan.facts
+            .iter()
+            .map(|(k, f)| {
+                (
+                    minijinja::Value::from(k.replace('-', "_")),
+                    engine_value(&f.value),
+                )
+            })
+            .chain(std::iter::once((
+                minijinja::Value::from("name"),
+                minijinja::Value::from(plan.name.as_str()),
+            ))),
+    )
+}
+
+impl EngineContext {
     /// Re-build one document's part after sets to it.
     pub fn refresh(&mut self, plan: &JobPlan, kind: DocKind) {
         if let Some(part) = self.parts.iter_mut().find(|(k, _)| *k == kind.name()) {
@@ -140,7 +181,8 @@ pub fn apply(
         let mut seen: BTreeMap<(DocKind, String), (Value, Span)> = BTreeMap::new();
         // The context is built once and kept in step with every set, so later rules see earlier
         // sets without rebuilding all of it per rule: a set re-builds only its document.
-        let mut engine = EngineContext::new(plan, cluster.clone());
+        let read = names_read(&layer_packs);
+        let mut engine = EngineContext::with(plan, cluster.clone(), Parts::Read(&read));
         let mut stale: Vec<DocKind> = vec![];
         for pack in layer_packs {
             for rule in &pack.rules {
@@ -218,6 +260,33 @@ pub fn apply(
     }
 }
 
+/// Every top-level name the conditions and computed values of these packs' rules read, sorted.
+fn names_read(packs: &[&crate::policy::Pack]) -> Vec<String> {
+    names_read_by(packs.iter().flat_map(|p| &p.rules).flat_map(|rule| {
+        rule.when
+            .iter()
+            .map(|(w, _)| w.as_str())
+            .chain(rule.sets.iter().filter_map(|s| match &s.value {
+                SetValue::Expr(e) => Some(e.as_str()),
+                SetValue::Literal(_) => None,
+            }))
+    }))
+}
+
+/// Every top-level name these expressions read, sorted (for [`Parts::Read`]).
+pub fn names_read_by<'e>(exprs: impl Iterator<Item = &'e str>) -> Vec<String> {
+    let mut names: Vec<String> = vec![];
+    for e in exprs {
+        for name in expr::variables(e).iter() {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
 fn evaluate(set: &SetAction, ctx: &minijinja::Value) -> Result<Value, String> {
     let raw = match &set.value {
         SetValue::Literal(s) => literal(s),
@@ -273,6 +342,55 @@ mod tests {
             ctx.insert(kind.name().into(), serde_json::Value::Object(m));
         }
         serde_json::Value::Object(ctx)
+    }
+
+    /// A context of only the parts an expression reads gives it the same value as the whole
+    /// context: every example job, expressions over job facts, cluster facts and documents, and
+    /// names that are not there.
+    #[test]
+    fn a_context_of_the_parts_read_evaluates_as_the_whole() {
+        assert_eq!(
+            &*expr::variables("job.x > 1 and flink['a.b'] == cluster.c or producer|length"),
+            ["cluster", "flink", "job", "producer"]
+        );
+        assert!(expr::variables("(((").is_empty());
+        let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let opts = crate::app::Options {
+            inputs: vec![examples],
+            ..Default::default()
+        };
+        let c = crate::app::compile(&opts).unwrap_or_else(|_| panic!("examples compile"));
+        let exprs = [
+            "job.state_size >= 1073741824 and job.delivery == 'exactly-once'",
+            "job.name ~ '/' ~ (cluster.kafka_version | default('none'))",
+            "flink['execution.checkpointing.interval'] ~ ' ' ~ (producer['acks'] | default('-'))",
+            "consumer | length + downstream | length",
+            "k8s['metadata.namespace'] if k8s['metadata.namespace'] is defined else job.name",
+            "nothing.here",
+            "job.nope == 1",
+        ];
+        let mut compared = 0;
+        for job in &c.plan.jobs {
+            let cluster = c
+                .plan
+                .cluster(&job.cluster)
+                .map(crate::resolve::cluster_json)
+                .unwrap_or_default();
+            let whole = EngineContext::new(job, expr::context(&cluster)).value();
+            for e in exprs {
+                let read = names_read_by([e].into_iter());
+                let part =
+                    EngineContext::with(job, expr::context(&cluster), Parts::Read(&read)).value();
+                assert_eq!(
+                    expr::eval_in(e, &whole),
+                    expr::eval_in(e, &part),
+                    "{}: {e}",
+                    job.name
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared >= 30);
     }
 
     /// The engine's context, built from the plan part by part, is exactly the JSON context
