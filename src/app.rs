@@ -251,23 +251,34 @@ pub fn load(opts: &Options) -> Result<Loaded, (InputErrors, Sources)> {
         }
     }
     // Files load independently, in parallel; merged in input order. Literal secrets are masked
-    // in the source text first, so no report can print them.
+    // in the source text first, so no report can print them: a file that holds one is loaded
+    // again from its masked text; any other is loaded from its one parse.
     {
         use rayon::prelude::*;
-        let secrets: Vec<Vec<crate::diag::Span>> = ids
+        let load = |doc: Result<kdl::KdlDocument, InputErrors>, id: u32| {
+            let mut p = Profiles::default();
+            let e = doc.and_then(|d| profile::load_doc(&d, id, &mut p)).err();
+            (p, e)
+        };
+        // Loaded, or the literal secrets to mask before loading.
+        type FirstParse = Result<(Profiles, Option<InputErrors>), Vec<crate::diag::Span>>;
+        let first: Vec<FirstParse> = ids
             .par_iter()
-            .map(|id| profile::secret_spans(&sources, *id))
-            .collect();
-        for span in secrets.into_iter().flatten() {
-            sources.redact(span);
-        }
-        let loaded: Vec<(Profiles, Option<InputErrors>)> = ids
-            .par_iter()
-            .map(|id| {
-                let mut p = Profiles::default();
-                let e = profile::load_file(&sources, *id, &mut p).err();
-                (p, e)
+            .map(|id| match profile::parse_kdl(&sources, *id) {
+                Ok(doc) => match profile::secret_spans(&doc, *id) {
+                    secrets if secrets.is_empty() => Ok(load(Ok(doc), *id)),
+                    secrets => Err(secrets),
+                },
+                Err(e) => Ok(load(Err(e), *id)),
             })
+            .collect();
+        for span in first.iter().filter_map(|r| r.as_ref().err()).flatten() {
+            sources.redact(*span);
+        }
+        let loaded: Vec<(Profiles, Option<InputErrors>)> = first
+            .into_par_iter()
+            .zip(ids.par_iter())
+            .map(|(r, id)| r.unwrap_or_else(|_| load(profile::parse_kdl(&sources, *id), *id)))
             .collect();
         // Exactly sized: a fleet's profiles are ~1 KB each, and growing by doubling would copy
         // them all and hold both copies at once.
@@ -405,6 +416,7 @@ fn build_impl(opts: &Options, out: &Path, check_only: bool, io: Option<&dyn emit
     let mut code = 0;
     let mut stdout = String::new();
     let mut stderr = String::new();
+    let mut laid_out = None;
     let (jobs, clusters) = (s.jobs, s.clusters);
     if let Some(diff) = diff {
         manifest.files = diff.manifest_files();
@@ -425,7 +437,14 @@ fn build_impl(opts: &Options, out: &Path, check_only: bool, io: Option<&dyn emit
         }
     } else if let Some(writer) = writer {
         let units = writer.units();
-        let report = match writer.finish(manifest) {
+        // Lay out the findings while the swap and manifest.json are written: both are the
+        // build's last steps, one mostly the kernel's work, the other all flinkgen's.
+        let (finished, findings) = rayon::join(
+            || writer.finish(manifest),
+            || findings_output(&s.findings, &sources, opts),
+        );
+        laid_out = Some(findings);
+        let report = match finished {
             Ok(r) => r,
             Err(e) => return emit_failure(e, &sources, opts),
         };
@@ -453,8 +472,9 @@ fn build_impl(opts: &Options, out: &Path, check_only: bool, io: Option<&dyn emit
             )
         });
     }
-    // The findings come first in the report; rendered after the manifest is written and freed.
-    let (mut findings_text, findings_code) = findings_output(&s.findings, &sources, opts);
+    // The findings come first in the report.
+    let (mut findings_text, findings_code) =
+        laid_out.unwrap_or_else(|| findings_output(&s.findings, &sources, opts));
     findings_text.push_str(&stderr);
     stderr = findings_text;
     code = code.max(findings_code);

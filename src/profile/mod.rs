@@ -459,11 +459,7 @@ pub fn is_reference_only(value: &str) -> bool {
 /// The spans of literal secrets in one profile file: arguments or unknown properties of
 /// `security { username … password … }`, and values of overrides whose key names a credential
 /// and that are not references. Masked in the sources (`Sources::redact`) before any report.
-pub fn secret_spans(sources: &Sources, file: u32) -> Vec<Span> {
-    // Not readable: `load_file` reports why.
-    let Ok(doc) = parse_kdl_text(&sources.get(file).text, file) else {
-        return vec![];
-    };
+pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<Span> {
     let mut out = vec![];
     for top in doc.nodes() {
         let Some(children) = top.children() else {
@@ -506,6 +502,11 @@ pub fn secret_spans(sources: &Sources, file: u32) -> Vec<Span> {
 /// Load every `job` and `cluster` node of one file.
 pub fn load_file(sources: &Sources, file: u32, into: &mut Profiles) -> Result<(), InputErrors> {
     let doc = parse_kdl(sources, file)?;
+    load_doc(&doc, file, into)
+}
+
+/// [`load_file`] of a file already parsed.
+pub fn load_doc(doc: &KdlDocument, file: u32, into: &mut Profiles) -> Result<(), InputErrors> {
     let mut errors = vec![];
     for node in doc.nodes() {
         let kind = node.name().value();
