@@ -333,7 +333,14 @@ fn block_literal(s: &str, indent: usize) -> Option<String> {
         (c.is_control() && c != '\n' && c != '\t')
             || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
     };
-    if s.chars().any(bad) {
+    // Byte by byte when the text is ASCII (the ConfigMap's client files are kilobytes each).
+    let any_bad = if s.is_ascii() {
+        s.bytes()
+            .any(|b| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f)
+    } else {
+        s.chars().any(bad)
+    };
+    if any_bad {
         return None;
     }
     if s.lines()
