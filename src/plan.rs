@@ -159,7 +159,8 @@ pub struct Entry {
 /// An ordered key → value map: one output's settings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Document {
-    pub entries: IndexMap<String, Entry>,
+    /// In insertion order (the hasher decides nothing about order or output).
+    pub entries: IndexMap<String, Entry, foldhash::fast::RandomState>,
 }
 
 impl Document {

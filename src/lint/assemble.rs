@@ -783,10 +783,8 @@ fn job_plan(
         }
     }
     compatibility_facts(&mut jp, packs, &selectors);
-    let params = Params {
-        packs,
-        selectors: &selectors,
-    };
+    let policy = packs.policy_packs(&selectors);
+    let params = Params { policy: &policy };
     for (fact, value, origin) in threshold_facts(&params) {
         jp.set_fact(fact, value, origin);
     }

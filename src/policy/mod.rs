@@ -11,8 +11,7 @@ use std::sync::OnceLock;
 
 pub use pack::{InstanceType, Layer, NodeReserve, Pack, Reserve, Rule};
 
-use crate::diag::{Diagnostic, InputErrors, Sources, Span};
-use crate::profile::Scalar;
+use crate::diag::{Diagnostic, InputErrors, Sources};
 
 pub mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
@@ -272,17 +271,6 @@ impl PackSet {
             .collect();
         v.sort_by_key(|p| p.layer);
         v
-    }
-    /// A model parameter: the organisation's value over the practice pack's.
-    pub fn param<'a>(
-        &'a self,
-        selectors: &BTreeMap<&str, String>,
-        name: &str,
-    ) -> Option<(&'a Scalar, &'a Pack, Span)> {
-        self.policy_packs(selectors)
-            .into_iter()
-            .rev()
-            .find_map(|p| p.params.get(name).map(|(v, s)| (v, p, *s)))
     }
 }
 

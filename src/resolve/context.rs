@@ -14,6 +14,8 @@ pub struct JobCtx<'a> {
     pub cluster: &'a Located<ClusterProfile>,
     pub packs: &'a PackSet,
     pub selectors: BTreeMap<&'static str, String>,
+    /// The practice and organisation packs that apply to the job, lowest layer first.
+    pub policy: Vec<&'a Pack>,
     pub flink: &'a Pack,
     pub connector: Option<&'a Pack>,
     pub operator: Option<&'a Pack>,
@@ -43,8 +45,7 @@ impl<'a> JobCtx<'a> {
     }
     pub fn params(&self) -> Params<'_> {
         Params {
-            packs: self.packs,
-            selectors: &self.selectors,
+            policy: &self.policy,
         }
     }
     /// A policy parameter and the model input that records where it came from.

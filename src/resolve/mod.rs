@@ -373,6 +373,7 @@ fn job(
         connector: packs.product("connector", &selectors),
         operator: packs.product("operator", &selectors),
         kafka: packs.product("kafka", &selectors),
+        policy: packs.policy_packs(&selectors),
         selectors,
     };
     let mut errors = vec![];
@@ -461,7 +462,7 @@ fn job(
             .flatten()
             .map(pack_use),
     );
-    uses.extend(packs.policy_packs(&cx.selectors).into_iter().map(pack_use));
+    uses.extend(cx.policy.iter().copied().map(pack_use));
     if let Some((_, ip)) = packs.instance(&p.instance.kind) {
         uses.push(pack_use(ip));
     }

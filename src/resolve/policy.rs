@@ -2,22 +2,26 @@
 //! Plan as facts, so that checks read them from there. Shared by `resolve` (profiles) and `lint`
 //! (existing files): both judge by the same policy.
 
-use std::collections::BTreeMap;
-
 use crate::plan::{Input, Origin, Value};
-use crate::policy::PackSet;
+use crate::policy::Pack;
 use crate::profile::Scalar;
 
 /// The policy parameters that apply to one job or cluster.
 pub struct Params<'a> {
-    pub packs: &'a PackSet,
-    pub selectors: &'a BTreeMap<&'static str, String>,
+    /// The practice and organisation packs that apply, lowest layer first
+    /// (`PackSet::policy_packs`, chosen once: a job reads dozens of parameters).
+    pub policy: &'a [&'a Pack],
 }
 
 impl Params<'_> {
-    /// A parameter and the model input that records where it came from.
+    /// A parameter and the model input that records where it came from: the organisation's
+    /// value over the practice pack's.
     pub fn get(&self, name: &str) -> Option<(Scalar, Input)> {
-        let (v, pack, span) = self.packs.param(self.selectors, name)?;
+        let (v, pack, span) = self
+            .policy
+            .iter()
+            .rev()
+            .find_map(|p| p.params.get(name).map(|(v, s)| (v, *p, *s)))?;
         Some((
             v.clone(),
             Input {

@@ -303,7 +303,7 @@ pub fn resolve_key(cx: &JobCtx<'_>, key: &str) -> String {
 }
 
 fn layered<'a>(cx: &JobCtx<'a>) -> Vec<Vec<&'a crate::policy::Pack>> {
-    let packs = cx.packs.policy_packs(&cx.selectors);
+    let packs = cx.policy.iter().copied();
     let mut out: Vec<Vec<&crate::policy::Pack>> = vec![];
     for p in packs {
         match out.last_mut() {
