@@ -17,20 +17,33 @@ pub fn push_yaml_scalar(out: &mut String, s: &str) {
     }
     out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            '\u{2028}' | '\u{2029}' | '\u{feff}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+    // Runs of characters that need no escape are copied whole.
+    let mut run = 0;
+    for (i, c) in s.char_indices() {
+        let escaped: Option<&str> = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            _ => None,
+        };
+        let numeric = (c as u32) < 0x20
+            || c == '\u{7f}'
+            || ('\u{80}'..='\u{9f}').contains(&c)
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}');
+        if escaped.is_none() && !numeric {
+            continue;
+        }
+        out.push_str(&s[run..i]);
+        run = i + c.len_utf8();
+        match escaped {
+            Some(e) => out.push_str(e),
+            None if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            None => out.push_str(&format!("\\u{:04x}", c as u32)),
         }
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
@@ -42,11 +55,14 @@ fn plain_safe(s: &str) -> bool {
     const WORDS: [&str; 12] = [
         "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", ".inf", ".nan",
     ];
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-' | '+' | '@'))
-        && !s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | '@'))
-        && !WORDS.iter().any(|w| s.eq_ignore_ascii_case(w))
+    let Some(&first) = s.as_bytes().first() else {
+        return false;
+    };
+    !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.' | b'@'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-' | b'+' | b'@'))
+        // The words are at most five letters long.
+        && (s.len() > 5 || !WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)))
 }
 
 /// A `.properties` key or value, escaped as `java.util.Properties.store` does, with every

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::escape::yaml_scalar;
+use super::escape::push_yaml_scalar;
 
 /// Helm values of chart flinkgen-job (written by flinkgen to jobs/<job>/helm/values.yaml).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -246,7 +246,7 @@ pub fn to_file(values: &HelmValues, namespace: &str) -> Result<String, String> {
 }
 
 /// Write a block mapping or sequence (or a scalar) at `indent`. Every key and string goes
-/// through `yaml_scalar` (or a literal block that `block_literal` has checked), so no value can
+/// through `push_yaml_scalar` (or a literal block that `push_block_literal` has checked), so no value can
 /// add a key or change a type.
 fn write_yaml(v: &serde_json::Value, indent: usize, out: &mut String) {
     use serde_json::Value as J;
@@ -255,7 +255,7 @@ fn write_yaml(v: &serde_json::Value, indent: usize, out: &mut String) {
         J::Object(m) => {
             for (k, item) in m {
                 out.push_str(&pad);
-                out.push_str(&yaml_scalar(k));
+                push_yaml_scalar(out, k);
                 out.push(':');
                 write_value(item, indent, out);
             }
@@ -281,7 +281,7 @@ fn write_yaml(v: &serde_json::Value, indent: usize, out: &mut String) {
         }
         other => {
             out.push_str(&pad);
-            out.push_str(&scalar(other, indent));
+            push_scalar(out, other, indent);
             out.push('\n');
         }
     }
@@ -301,7 +301,7 @@ fn write_value(v: &serde_json::Value, indent: usize, out: &mut String) {
         }
         _ => {
             out.push(' ');
-            out.push_str(&scalar(v, indent + 2));
+            push_scalar(out, v, indent + 2);
             out.push('\n');
         }
     }
@@ -310,24 +310,35 @@ fn write_value(v: &serde_json::Value, indent: usize, out: &mut String) {
 /// A scalar (or empty collection); a multi-line string as a literal block indented to
 /// `indent` when that reads back exactly, double-quoted otherwise.
 fn scalar(v: &serde_json::Value, indent: usize) -> String {
+    let mut out = String::new();
+    push_scalar(&mut out, v, indent);
+    out
+}
+
+/// [`scalar`], appended to `out`.
+fn push_scalar(out: &mut String, v: &serde_json::Value, indent: usize) {
     use serde_json::Value as J;
     match v {
-        J::Null => "null".into(),
-        J::Bool(b) => b.to_string(),
-        J::Number(n) => n.to_string(),
-        J::String(s) => block_literal(s, indent).unwrap_or_else(|| yaml_scalar(s)),
-        J::Array(_) => "[]".into(),
-        J::Object(_) => "{}".into(),
+        J::Null => out.push_str("null"),
+        J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        J::Number(n) => out.push_str(&n.to_string()),
+        J::String(s) => {
+            if !push_block_literal(out, s, indent) {
+                push_yaml_scalar(out, s);
+            }
+        }
+        J::Array(_) => out.push_str("[]"),
+        J::Object(_) => out.push_str("{}"),
     }
 }
 
-/// `s` as a literal block scalar (`|`, `|+` or `|-` by its trailing newlines), or None when a
-/// literal block cannot carry it exactly: a single line, characters that are not printable or
-/// are line breaks to some YAML reader (CR, NEL, LS, PS), a BOM, or a first line starting with
-/// a space or tab (its indentation would be taken for the block's).
-fn block_literal(s: &str, indent: usize) -> Option<String> {
+/// `s` as a literal block scalar (`|`, `|+` or `|-` by its trailing newlines), or false (and
+/// nothing written) when a literal block cannot carry it exactly: a single line, characters
+/// that are not printable or are line breaks to some YAML reader (CR, NEL, LS, PS), a BOM, or a
+/// first line starting with a space or tab (its indentation would be taken for the block's).
+fn push_block_literal(out: &mut String, s: &str, indent: usize) -> bool {
     if !s.contains('\n') {
-        return None;
+        return false;
     }
     let bad = |c: char| {
         (c.is_control() && c != '\n' && c != '\t')
@@ -341,37 +352,38 @@ fn block_literal(s: &str, indent: usize) -> Option<String> {
         s.chars().any(bad)
     };
     if any_bad {
-        return None;
+        return false;
     }
     if s.lines()
         .find(|l| !l.is_empty())
         .is_none_or(|l| l.starts_with([' ', '\t']))
     {
-        return None;
+        return false;
     }
     let body = s.trim_end_matches('\n');
     let trailing = s.len() - body.len();
-    let chomp = match trailing {
+    out.reserve(s.len() + (indent + 1) * (s.len() / 32 + 2));
+    out.push('|');
+    out.push_str(match trailing {
         0 => "-",
         1 => "",
         _ => "+",
-    };
-    let pad = " ".repeat(indent);
-    let mut out = format!("|{chomp}\n");
+    });
     for l in body.split('\n') {
+        out.push('\n');
         if !l.is_empty() {
-            out.push_str(&pad);
+            for _ in 0..indent {
+                out.push(' ');
+            }
             out.push_str(l);
         }
-        out.push('\n');
     }
-    // Kept trailing newlines beyond the first are empty lines of the block.
+    // Kept trailing newlines beyond the first are empty lines of the block; the caller ends
+    // the scalar with a newline of its own.
     for _ in 1..trailing {
         out.push('\n');
     }
-    // The caller ends the scalar with a newline of its own.
-    out.pop();
-    Some(out)
+    true
 }
 
 #[cfg(test)]
@@ -465,6 +477,11 @@ mod tests {
         let back: HelmValues =
             serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(back, values, "{text}");
+    }
+
+    fn block_literal(s: &str, indent: usize) -> Option<String> {
+        let mut out = String::new();
+        push_block_literal(&mut out, s, indent).then_some(out)
     }
 
     #[test]
