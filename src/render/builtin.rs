@@ -173,9 +173,12 @@ impl Builtin for FlinkConfig<'_> {
                     yaml(out, &e.value)?;
                 }
                 FlinkFile::Legacy => {
-                    out.push_str(&escape::flink_legacy(e.key, true).map_err(invalid)?);
+                    escape::check_flink_legacy(e.key, true).map_err(invalid)?;
+                    out.push_str(e.key);
                     out.push_str(": ");
-                    out.push_str(&escape::flink_legacy(&e.value.text(), false).map_err(invalid)?);
+                    let value = e.value.text();
+                    escape::check_flink_legacy(&value, false).map_err(invalid)?;
+                    out.push_str(&value);
                 }
             }
             out.push('\n');

@@ -138,6 +138,11 @@ pub fn push_comment(out: &mut String, s: &str) {
 /// A value for Flink's legacy `flink-conf.yaml` line parser, which has no escaping at all: it
 /// splits each line at the first `#` and at the first `": "`. Values it cannot carry are refused.
 pub fn flink_legacy(s: &str, is_key: bool) -> Result<String, String> {
+    check_flink_legacy(s, is_key).map(|()| s.to_string())
+}
+
+/// Whether [`flink_legacy`] can carry `s` (it is then written as it is).
+pub fn check_flink_legacy(s: &str, is_key: bool) -> Result<(), String> {
     if s.contains(['\n', '\r', '#']) || s.chars().any(char::is_control) {
         return Err(format!(
             "`{}` cannot be written to flink-conf.yaml (no escaping for newlines, `#` or control characters)",
@@ -155,7 +160,7 @@ pub fn flink_legacy(s: &str, is_key: bool) -> Result<String, String> {
             "key `{s}` cannot be written to flink-conf.yaml (contains `: `)"
         ));
     }
-    Ok(s.to_string())
+    Ok(())
 }
 
 #[cfg(test)]

@@ -302,8 +302,11 @@ fn render_job(
     if legacy {
         // The legacy parser has no escaping: refuse what it cannot carry, at the value's source.
         for (k, e) in &flink_sorted {
-            let problem = escape::flink_legacy(k, true)
-                .and_then(|_| escape::flink_legacy(&e.value.flink_text(), false));
+            let problem = escape::check_flink_legacy(k, true).and_then(|()| match &e.value {
+                // A string is checked where it is, without a copy.
+                Value::Str(s) => escape::check_flink_legacy(s, false),
+                other => escape::check_flink_legacy(&other.flink_text(), false),
+            });
             if let Err(why) = problem {
                 let mut d = Diagnostic::error(format!("job `{}`: `{k}` {why}", job.name));
                 for span in e.origin.spans() {
