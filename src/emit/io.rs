@@ -15,6 +15,18 @@ pub trait Io: Sync {
     fn create_dir_all(&self, path: &Path) -> io::Result<()>;
     /// Create (or truncate) `path` and write `bytes` to it; with fsync, flush it to the device.
     fn write_file(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    /// [`Io::write_file`] of what `fill` writes, as one step. The real file system streams it
+    /// into the file (manifest.json of a fleet is tens of megabytes); by default it is
+    /// collected first.
+    fn write_file_with(
+        &self,
+        path: &Path,
+        fill: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut bytes = vec![];
+        fill(&mut bytes)?;
+        self.write_file(path, &bytes)
+    }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     fn remove_dir_all(&self, path: &Path) -> io::Result<()>;
     fn remove_file(&self, path: &Path) -> io::Result<()>;
@@ -53,6 +65,19 @@ impl Io for RealIo {
     fn write_file(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         let mut f = fs::File::create(path)?;
         f.write_all(bytes)?;
+        if self.fsync {
+            f.sync_all()?;
+        }
+        Ok(())
+    }
+    fn write_file_with(
+        &self,
+        path: &Path,
+        fill: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut w = io::BufWriter::with_capacity(64 * 1024, fs::File::create(path)?);
+        fill(&mut w)?;
+        let f = w.into_inner().map_err(io::IntoInnerError::into_error)?;
         if self.fsync {
             f.sync_all()?;
         }

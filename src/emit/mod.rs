@@ -104,13 +104,55 @@ impl Manifest {
         // size, not one doubled from empty (which held both halves at once when it grew).
         let per_file: usize = self.files.iter().map(|f| f.path.len() + 64 + 80).sum();
         let mut buf = Vec::with_capacity(per_file + 4096 + 256 * self.inputs.len());
-        let mut s = match serde_json::to_writer_pretty(&mut buf, self) {
-            Ok(()) => String::from_utf8(buf).unwrap_or_else(|_| "{}".into()),
-            Err(_) => "{}".into(),
-        };
-        s.push('\n');
-        s
+        match self.write_json(&mut buf) {
+            Ok(()) => String::from_utf8(buf).unwrap_or_else(|_| "{}\n".into()),
+            Err(_) => "{}\n".into(),
+        }
     }
+
+    /// [`Manifest::to_json`], written to `w` as it is made: a build writes a fleet's manifest
+    /// (tens of megabytes) straight into its file, or compares it with the file on disk.
+    pub fn write_json(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *w, self)?;
+        w.write_all(b"\n")
+    }
+}
+
+/// Whether `path` is a regular file holding exactly what `write` writes, read as it is written
+/// and stopped at the first difference.
+fn same_file_as(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> bool {
+    struct Compare {
+        file: std::io::BufReader<fs::File>,
+        buf: Vec<u8>,
+    }
+    impl Write for Compare {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.buf.resize(data.len(), 0);
+            self.file.read_exact(&mut self.buf)?;
+            if self.buf != data {
+                return Err(std::io::Error::other("differs"));
+            }
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    if !fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let Ok(file) = fs::File::open(path) else {
+        return false;
+    };
+    let mut cmp = Compare {
+        file: std::io::BufReader::with_capacity(64 * 1024, file),
+        buf: vec![],
+    };
+    if write(&mut cmp).is_err() {
+        return false;
+    }
+    // Nothing may follow.
+    matches!(cmp.file.read(&mut [0u8; 1]), Ok(0))
 }
 
 pub fn manifest_files(units: &[Unit]) -> Vec<ManifestFile> {
@@ -731,12 +773,8 @@ fn write_staged(
     manifest: &Manifest,
 ) -> Result<bool, EmitError> {
     let units = &st.units;
-    let manifest_json = manifest.to_json();
     let manifest_path = out.join("manifest.json");
-    if units.is_empty()
-        && !io.fsync()
-        && same_file_contents(&manifest_path, manifest_json.as_bytes())
-    {
+    if units.is_empty() && !io.fsync() && same_file_as(&manifest_path, |w| manifest.write_json(w)) {
         // Nothing changed: nothing is written.
         return Ok(false);
     }
@@ -749,7 +787,7 @@ fn write_staged(
     let staged_dirs: Vec<&PathBuf> = units.iter().flat_map(|u| &u.dirs).collect();
     let manifest_tmp = staging.join("manifest.json");
     check_interrupt(io)?;
-    io.write_file(&manifest_tmp, manifest_json.as_bytes())
+    io.write_file_with(&manifest_tmp, &mut |w| manifest.write_json(w))
         .map_err(|e| io_err("write", &manifest_tmp, &e))?;
     if io.fsync() {
         // The files were synced as written; their directories hold the names.
@@ -1047,6 +1085,49 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
             collect(&p, out);
         } else {
             out.push(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The streamed comparison with the file on disk: equal only for the same bytes, neither
+    /// more nor fewer; never through a link.
+    #[test]
+    fn same_file_as_compares_what_is_written_with_the_file() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("manifest.json");
+        let text: String = (0..20_000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+        // Written in pieces, as serde_json writes.
+        let pieces = |t: String| {
+            move |w: &mut dyn Write| {
+                for chunk in t.as_bytes().chunks(7) {
+                    w.write_all(chunk)?;
+                }
+                Ok(())
+            }
+        };
+        assert!(same_file_as(&path, pieces(text.clone())));
+        let mut changed = text.clone();
+        changed.replace_range(70_000..70_001, "X");
+        assert!(!same_file_as(&path, pieces(changed)));
+        assert!(!same_file_as(
+            &path,
+            pieces(text[..text.len() - 1].to_string())
+        ));
+        assert!(!same_file_as(&path, pieces(format!("{text}more"))));
+        assert!(!same_file_as(
+            &dir.path().join("missing.json"),
+            pieces(text.clone())
+        ));
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.json");
+            std::os::unix::fs::symlink(&path, &link).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!same_file_as(&link, pieces(text)));
         }
     }
 }
