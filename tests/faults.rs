@@ -213,12 +213,7 @@ fn every_write_step_failing_leaves_the_previous_output() {
     let mut cases = 0;
     for kind in [EIO, ENOSPC, EACCES, EROFS, EXDEV] {
         for step in 0..log.len() {
-            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-            copy_tree(old_dir.path(), dir.path());
-            let io = FaultyIo::new(Some(step), Fault::Os(kind));
-            let r = emit(&io, dir.path());
-            let after = listing(dir.path());
-            let what = format!("errno {kind} at step {step} ({})", log[step]);
+            let (dir, r, after, what) = fail_at(step, kind, &log, Some(old_dir.path()));
             cases += 1;
             if step <= commit {
                 let e = r
@@ -299,11 +294,7 @@ fn every_write_step_failing_in_a_first_build_leaves_the_directory_empty() {
     let mut cases = 0;
     for kind in [EIO, ENOSPC, EACCES, EROFS, EXDEV] {
         for step in 0..log.len() {
-            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-            let io = FaultyIo::new(Some(step), Fault::Os(kind));
-            let r = emit(&io, dir.path());
-            let after = listing(dir.path());
-            let what = format!("errno {kind} at step {step} ({})", log[step]);
+            let (dir, r, after, what) = fail_at(step, kind, &log, None);
             cases += 1;
             if step <= commit {
                 let e = r
@@ -326,18 +317,7 @@ fn every_write_step_failing_in_a_first_build_leaves_the_directory_empty() {
         }
     }
     for step in 0..log.len() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let io = FaultyIo::new(Some(step), Fault::Crash);
-        let _ = emit(&io, dir.path());
-        let what = format!("crash at step {step} ({})", log[step]);
-        recover_retrying(dir.path())
-            .unwrap_or_else(|d| panic!("{what}: recovery failed: {}", d.message));
-        let after = listing(dir.path());
-        assert!(
-            debris(&after).is_empty(),
-            "{what}: debris {:?}",
-            debris(&after)
-        );
+        let (after, what) = crash_and_recover(step, &log, None);
         // Each of jobs/ and clusters/ is absent or whole.
         for kind in ["jobs/", "clusters/"] {
             let got: BTreeMap<_, _> = after.iter().filter(|(k, _)| k.starts_with(kind)).collect();
@@ -465,6 +445,59 @@ fn an_interrupt_before_any_step_rolls_back() {
 /// Other tests of this binary spawn flinkgen processes; a child forked while this thread held an
 /// output's lock keeps that lock's open file until it execs (O_CLOEXEC), so a lock can look held
 /// for a moment after the crashed build dropped it. Retry briefly before calling it a failure.
+/// What a build over a copy of `previous` (or into an empty directory) whose `step` fails with
+/// `errno` returns and leaves: its directory, result, tree, and what was done.
+fn fail_at(
+    step: usize,
+    errno: i32,
+    log: &[String],
+    previous: Option<&Path>,
+) -> (
+    tempfile::TempDir,
+    Result<EmitReport, EmitError>,
+    BTreeMap<String, Vec<u8>>,
+    String,
+) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    if let Some(previous) = previous {
+        copy_tree(previous, dir.path());
+    }
+    let io = FaultyIo::new(Some(step), Fault::Os(errno));
+    let r = emit(&io, dir.path());
+    let after = listing(dir.path());
+    (
+        dir,
+        r,
+        after,
+        format!("errno {errno} at step {step} ({})", log[step]),
+    )
+}
+
+/// A build over a copy of `previous` (or into an empty directory) that crashes at `step`,
+/// then the next run's recovery: the tree it leaves, which has no debris, and what was done.
+fn crash_and_recover(
+    step: usize,
+    log: &[String],
+    previous: Option<&Path>,
+) -> (BTreeMap<String, Vec<u8>>, String) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    if let Some(previous) = previous {
+        copy_tree(previous, dir.path());
+    }
+    let io = FaultyIo::new(Some(step), Fault::Crash);
+    let _ = emit(&io, dir.path());
+    let what = format!("crash at step {step} ({})", log[step]);
+    recover_retrying(dir.path())
+        .unwrap_or_else(|d| panic!("{what}: recovery failed: {}", d.message));
+    let after = listing(dir.path());
+    assert!(
+        debris(&after).is_empty(),
+        "{what}: debris {:?}",
+        debris(&after)
+    );
+    (after, what)
+}
+
 fn recover_retrying(dir: &std::path::Path) -> Result<(), flinkgen::diag::Diagnostic> {
     let mut last = Ok(());
     for _ in 0..100 {
@@ -498,19 +531,7 @@ fn a_crash_at_any_step_leaves_whole_units_and_the_next_run_recovers() {
     };
     let (old_units, new_units) = (units(&old), units(&new));
     for step in 0..log.len() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        copy_tree(old_dir.path(), dir.path());
-        let io = FaultyIo::new(Some(step), Fault::Crash);
-        let _ = emit(&io, dir.path());
-        let what = format!("crash at step {step} ({})", log[step]);
-        recover_retrying(dir.path())
-            .unwrap_or_else(|d| panic!("{what}: recovery failed: {}", d.message));
-        let after = listing(dir.path());
-        assert!(
-            debris(&after).is_empty(),
-            "{what}: debris {:?}",
-            debris(&after)
-        );
+        let (after, what) = crash_and_recover(step, &log, Some(old_dir.path()));
         let got = units(&after);
         for (unit, files) in &got {
             assert!(

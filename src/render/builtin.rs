@@ -249,13 +249,7 @@ impl Builtin for FlinkDeployment<'_> {
         self.line(out, "  flinkVersion: ", "spec.flinkVersion")?;
         self.line(out, "  serviceAccount: ", "spec.serviceAccount")?;
         out.push_str("  flinkConfiguration:\n");
-        for e in self.flink_configuration {
-            out.push_str("    ");
-            push_yaml_scalar(out, &e.key);
-            out.push_str(": ");
-            push_yaml_scalar(out, &e.value);
-            out.push('\n');
-        }
+        yaml_map(out, self.flink_configuration, "    ", Notes::Left);
         for role in ["jobManager", "taskManager"] {
             out.push_str("  ");
             out.push_str(role);
@@ -277,13 +271,7 @@ impl Builtin for FlinkDeployment<'_> {
             out.push_str("  podTemplate:\n");
             if !self.pod_labels.is_empty() {
                 out.push_str("    metadata:\n      labels:\n");
-                for l in self.pod_labels {
-                    out.push_str("        ");
-                    push_yaml_scalar(out, &l.key);
-                    out.push_str(": ");
-                    push_yaml_scalar(out, &l.value);
-                    out.push('\n');
-                }
+                yaml_map(out, self.pod_labels, "        ", Notes::Left);
             }
             if !self.volumes.is_empty() {
                 out.push_str("    spec:\n      containers:\n        - name: flink-main-container\n          volumeMounts:\n");
@@ -614,18 +602,7 @@ impl Builtin for StrimziKafka<'_> {
         out.push_str("\nkind: Kafka\nmetadata:\n  name: ");
         push_yaml_scalar(out, self.cluster);
         out.push_str("\nspec:\n  kafka:\n    config:\n");
-        for e in &self.entries {
-            if let Some(note) = e.note() {
-                out.push_str("      # ");
-                push_comment(out, note);
-                out.push('\n');
-            }
-            out.push_str("      ");
-            push_yaml_scalar(out, &e.key);
-            out.push_str(": ");
-            push_yaml_scalar(out, &e.value);
-            out.push('\n');
-        }
+        yaml_map(out, &self.entries, "      ", Notes::Written);
         out.push('\n');
         Ok(())
     }
@@ -677,20 +654,34 @@ impl Builtin for BitnamiOverride<'_> {
             "merged over the chart's configuration",
         );
         out.push_str("overrideConfiguration:\n");
-        for e in &self.entries {
-            if let Some(note) = e.note() {
-                out.push_str("  # ");
-                push_comment(out, note);
-                out.push('\n');
-            }
-            out.push_str("  ");
-            push_yaml_scalar(out, &e.key);
-            out.push_str(": ");
-            push_yaml_scalar(out, &e.value);
-            out.push('\n');
-        }
+        yaml_map(out, &self.entries, "  ", Notes::Written);
         out.push('\n');
         Ok(())
+    }
+}
+
+/// Whether a map's template writes each entry's note as a comment above it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Notes {
+    Written,
+    Left,
+}
+
+/// `{indent}key: value` per entry, both as YAML strings (`|yaml` of a string key, `|yaml` or
+/// `|yaml_string` of a string value: the same), with `{indent}# note` above it if `notes`.
+fn yaml_map(out: &mut String, entries: &[Kv], indent: &str, notes: Notes) {
+    for e in entries {
+        if let Some(note) = e.note().filter(|_| notes == Notes::Written) {
+            out.push_str(indent);
+            out.push_str("# ");
+            push_comment(out, note);
+            out.push('\n');
+        }
+        out.push_str(indent);
+        push_yaml_scalar(out, &e.key);
+        out.push_str(": ");
+        push_yaml_scalar(out, &e.value);
+        out.push('\n');
     }
 }
 

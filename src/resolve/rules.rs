@@ -344,6 +344,28 @@ mod tests {
         serde_json::Value::Object(ctx)
     }
 
+    /// The examples compiled, and each job's cluster facts as JSON.
+    fn examples() -> (crate::app::Compiled, Vec<serde_json::Value>) {
+        let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let opts = crate::app::Options {
+            inputs: vec![examples],
+            ..Default::default()
+        };
+        let c = crate::app::compile(&opts).unwrap_or_else(|_| panic!("examples compile"));
+        let clusters = c
+            .plan
+            .jobs
+            .iter()
+            .map(|job| {
+                c.plan
+                    .cluster(&job.cluster)
+                    .map(crate::resolve::cluster_json)
+                    .unwrap_or_default()
+            })
+            .collect();
+        (c, clusters)
+    }
+
     /// A context of only the parts an expression reads gives it the same value as the whole
     /// context: every example job, expressions over job facts, cluster facts and documents, and
     /// names that are not there.
@@ -354,12 +376,7 @@ mod tests {
             ["cluster", "flink", "job", "producer"]
         );
         assert!(expr::variables("(((").is_empty());
-        let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-        let opts = crate::app::Options {
-            inputs: vec![examples],
-            ..Default::default()
-        };
-        let c = crate::app::compile(&opts).unwrap_or_else(|_| panic!("examples compile"));
+        let (c, clusters) = examples();
         let exprs = [
             "job.state_size >= 1073741824 and job.delivery == 'exactly-once'",
             "job.name ~ '/' ~ (cluster.kafka_version | default('none'))",
@@ -370,17 +387,12 @@ mod tests {
             "job.nope == 1",
         ];
         let mut compared = 0;
-        for job in &c.plan.jobs {
-            let cluster = c
-                .plan
-                .cluster(&job.cluster)
-                .map(crate::resolve::cluster_json)
-                .unwrap_or_default();
-            let whole = EngineContext::new(job, expr::context(&cluster)).value();
+        for (job, cluster) in c.plan.jobs.iter().zip(&clusters) {
+            let whole = EngineContext::new(job, expr::context(cluster)).value();
             for e in exprs {
                 let read = names_read_by([e].into_iter());
                 let part =
-                    EngineContext::with(job, expr::context(&cluster), Parts::Read(&read)).value();
+                    EngineContext::with(job, expr::context(cluster), Parts::Read(&read)).value();
                 assert_eq!(
                     expr::eval_in(e, &whole),
                     expr::eval_in(e, &part),
@@ -398,21 +410,11 @@ mod tests {
     /// list). Also after a document is refreshed.
     #[test]
     fn the_engine_context_is_the_json_context_converted() {
-        let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-        let opts = crate::app::Options {
-            inputs: vec![examples],
-            ..Default::default()
-        };
-        let c = crate::app::compile(&opts).unwrap_or_else(|_| panic!("examples compile"));
+        let (c, clusters) = examples();
         assert!(c.plan.jobs.len() >= 5);
-        for job in &c.plan.jobs {
-            let cluster = c
-                .plan
-                .cluster(&job.cluster)
-                .map(crate::resolve::cluster_json)
-                .unwrap_or_default();
-            let want = expr::context(&context(job, &cluster));
-            let mut engine = EngineContext::new(job, expr::context(&cluster));
+        for (job, cluster) in c.plan.jobs.iter().zip(&clusters) {
+            let want = expr::context(&context(job, cluster));
+            let mut engine = EngineContext::new(job, expr::context(cluster));
             assert_eq!(
                 format!("{:?}", engine.value()),
                 format!("{want:?}"),
@@ -442,7 +444,7 @@ mod tests {
                 },
             );
             engine.refresh(&job, DocKind::Flink);
-            let want = expr::context(&context(&job, &cluster));
+            let want = expr::context(&context(&job, cluster));
             assert_eq!(
                 format!("{:?}", engine.value()),
                 format!("{want:?}"),
