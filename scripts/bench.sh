@@ -23,5 +23,8 @@ fi
 # built by cargo bench with the bench profile = release, features unified with the benches') and
 # the benchmark itself, so compiling never overlaps the measurements.
 cargo bench --locked --bench pipeline --no-run
+# Flush what earlier work left dirty: its writeback would run on the same two cores during the
+# measurements (see "Measuring" in BENCHMARKS.md).
+sync
 cargo bench --locked --bench pipeline
 rm -rf target/bench-work
