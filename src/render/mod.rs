@@ -159,9 +159,9 @@ fn jinja() -> Result<Environment<'static>, Diagnostic> {
         Ok::<_, Error>(escape::sql_string(&text_arg(&v)?))
     });
     env.add_filter("comment", |v: String| {
-        v.chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect::<String>()
+        let mut out = String::with_capacity(v.len());
+        escape::push_comment(&mut out, &v);
+        out
     });
     env.add_filter("flink_conf_key", |v: String| {
         escape::flink_legacy(&v, true).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
@@ -174,8 +174,7 @@ fn jinja() -> Result<Environment<'static>, Diagnostic> {
 }
 
 /// A filter's argument as text, as minijinja's `String` argument gives it (any value but keyword
-/// arguments, by its display form), without copying a string that is one already: the
-/// .properties filters run twice per line of every file.
+/// arguments, by its display form), without copying a string that is one already.
 fn text_arg(v: &minijinja::Value) -> Result<std::borrow::Cow<'_, str>, Error> {
     if v.is_kwargs() {
         return Err(Error::new(
@@ -395,8 +394,13 @@ fn render_job(
             read_only: "",
         });
     }
+    let azure = job.fact_str("cloud") == Some("azure");
+    let namespace = job
+        .get(DocKind::K8s, "metadata.namespace")
+        .map(|e| e.value.flink_text())
+        .unwrap_or_default();
     // AKS Workload Identity injects credentials only into pods that carry this label.
-    let pod_labels: Vec<Kv> = if job.fact_str("cloud") == Some("azure")
+    let pod_labels: Vec<Kv> = if azure
         && job.get(DocKind::K8s, "serviceAccount.identity").is_some()
     {
         vec![Kv::new("azure.workload.identity/use", "true".into())]
@@ -490,13 +494,10 @@ fn render_job(
                 .get(DocKind::K8s, "spec.serviceAccount")
                 .map(|e| e.value.flink_text())
                 .unwrap_or_else(|| "flink".into()),
-            namespace: job
-                .get(DocKind::K8s, "metadata.namespace")
-                .map(|e| e.value.flink_text())
-                .unwrap_or_default(),
+            namespace: &namespace,
             annotation,
             identity,
-            azure: job.fact_str("cloud") == Some("azure"),
+            azure,
         };
         files.push(File {
             path: format!("{dir}/k8s/serviceaccount.yaml"),
@@ -524,10 +525,6 @@ fn render_job(
             data,
         });
     }
-    let namespace = job
-        .get(DocKind::K8s, "metadata.namespace")
-        .map(|e| e.value.flink_text())
-        .unwrap_or_default();
     files.push(File {
         path: format!("{dir}/helm/values.yaml"),
         contents: helm::to_file(&values, &namespace)
