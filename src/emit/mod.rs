@@ -118,9 +118,19 @@ impl Manifest {
     }
 }
 
-/// Whether `path` is a regular file holding exactly what `write` writes, read as it is written
-/// and stopped at the first difference.
+/// Whether `path` is a regular file (not a link) holding exactly what `write` writes, read in
+/// pieces as it is written and stopped at the first difference: a fleet's manifest.json is tens
+/// of megabytes, and holding it whole beside the old one was the peak memory of a rebuild.
 fn same_file_as(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> bool {
+    compare_file(path, None, write)
+}
+
+/// [`same_file_as`]; with `len`, a file of another length is told apart by its metadata alone.
+fn compare_file(
+    path: &Path,
+    len: Option<u64>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> bool {
     struct Compare {
         file: std::io::BufReader<fs::File>,
         buf: Vec<u8>,
@@ -138,14 +148,18 @@ fn same_file_as(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Resu
             Ok(())
         }
     }
-    if !fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+    let Some(size) = fs::symlink_metadata(path)
+        .ok()
+        .filter(|m| m.is_file() && len.is_none_or(|l| l == m.len()))
+        .map(|m| m.len())
+    else {
         return false;
-    }
+    };
     let Ok(file) = fs::File::open(path) else {
         return false;
     };
     let mut cmp = Compare {
-        file: std::io::BufReader::with_capacity(64 * 1024, file),
+        file: std::io::BufReader::with_capacity(size.clamp(1, 64 * 1024) as usize, file),
         buf: vec![],
     };
     if write(&mut cmp).is_err() {
@@ -682,31 +696,10 @@ fn unit_on_disk(out: &Path, u: &Unit) -> bool {
     })
 }
 
-/// Whether `path` is a regular file (not a link) holding exactly `want`. Read in pieces: a
-/// fleet's manifest.json is tens of megabytes, and reading it whole beside the new one was the
-/// peak memory of a rebuild.
+/// Whether `path` is a regular file (not a link) holding exactly `want` ([`same_file_as`], after
+/// a look at its length: most files that differ differ in size).
 fn same_file_contents(path: &Path, want: &[u8]) -> bool {
-    if !fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == want.len() as u64) {
-        return false;
-    }
-    let Ok(mut file) = fs::File::open(path) else {
-        return false;
-    };
-    let mut buf = [0u8; 64 * 1024];
-    let mut at = 0;
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => return at == want.len(),
-            Ok(n) => {
-                if want.get(at..at + n) != Some(&buf[..n]) {
-                    return false;
-                }
-                at += n;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
-    }
+    compare_file(path, Some(want.len() as u64), |w| w.write_all(want))
 }
 
 /// Count the regular files below `dir`; false on a link, a special file or an empty

@@ -400,8 +400,7 @@ fn render_job(
         .map(|e| e.value.flink_text())
         .unwrap_or_default();
     // AKS Workload Identity injects credentials only into pods that carry this label.
-    let pod_labels: Vec<Kv> = if azure
-        && job.get(DocKind::K8s, "serviceAccount.identity").is_some()
+    let pod_labels: Vec<Kv> = if azure && job.get(DocKind::K8s, "serviceAccount.identity").is_some()
     {
         vec![Kv::new("azure.workload.identity/use", "true".into())]
     } else {
