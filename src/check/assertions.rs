@@ -9,7 +9,7 @@ use crate::diag::Diagnostic;
 use crate::plan::{DocKind, JobPlan, Plan};
 use crate::policy::{PackSet, expr};
 use crate::resolve::cluster_json;
-use crate::resolve::rules::{EngineContext, Parts, names_read_by};
+use crate::resolve::rules::{EngineContext, Parts, union};
 
 fn selectors(job: &JobPlan) -> BTreeMap<&'static str, String> {
     let mut s = BTreeMap::new();
@@ -39,26 +39,13 @@ pub fn run(plan: &Plan, packs: &PackSet) -> Vec<Diagnostic> {
                 let Some(a) = &rule.assert else { continue };
                 let ctx = engine.get_or_insert_with(|| {
                     // Only the parts the assertions read (most read `job` alone).
-                    let read = names_read_by(
-                        applying
-                            .iter()
-                            .flat_map(|p| &p.rules)
-                            .filter_map(|r| Some((r, r.assert.as_ref()?)))
-                            .flat_map(|(r, a)| {
-                                r.when
-                                    .iter()
-                                    .map(|(w, _)| w.as_str())
-                                    .chain([a.expr.as_str()])
-                            }),
-                    );
-                    let cluster = if read.iter().any(|n| n == "cluster") {
+                    let read = union(applying.iter().map(|p| p.assert_reads()));
+                    let cluster = || {
                         let facts = plan
                             .cluster(&job.cluster)
                             .map(cluster_json)
                             .unwrap_or_default();
                         expr::context(&facts)
-                    } else {
-                        minijinja::Value::UNDEFINED
                     };
                     EngineContext::with(job, cluster, Parts::Read(&read)).value()
                 });

@@ -45,11 +45,19 @@ type Compiled = Arc<CompiledExpr>;
 /// parts of a context; none for an expression that does not compile (evaluating it reports
 /// the error).
 pub fn variables(expr: &str) -> Arc<[String]> {
-    if expr.len() > 4 * MAX_EXPR_CHARS {
-        // Refused when evaluated; not worth compiling.
+    if expr.chars().count() > MAX_EXPR_CHARS {
+        // Refused when evaluated (`run_in`); not compiled.
         return Arc::from([]);
     }
     compiled(expr).map_or_else(|_| Arc::from([]), |c| c.variables.clone())
+}
+
+/// Every top-level name these expressions read, sorted and once each.
+pub fn names_read<'e>(exprs: impl Iterator<Item = &'e str>) -> Vec<String> {
+    let mut names: Vec<String> = exprs.flat_map(|e| variables(e).to_vec()).collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// `expr` compiled, once per process: every job of a fleet evaluates the same pack expressions,

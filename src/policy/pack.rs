@@ -1,11 +1,13 @@
 //! Reading one policy pack (KDL v2) into typed parts. Format: docs/policy-packs.md.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use indexmap::IndexMap;
 use kdl::{KdlNode, KdlValue};
 
 use crate::diag::{Diagnostic, InputErrors, Sources, Span};
+use crate::policy::expr;
 use crate::profile::{Scalar, parse_kdl_text, validate::did_you_mean};
 use crate::units;
 
@@ -133,6 +135,9 @@ pub struct Pack {
     pub reserves: Vec<NodeReserve>,
     pub instances: Vec<InstanceType>,
     pub rules: Vec<Rule>,
+    /// What the rules' and the assertions' expressions read ([`Pack::rule_reads`],
+    /// [`Pack::assert_reads`]), worked out on first use.
+    reads: OnceLock<(Vec<String>, Vec<String>)>,
 }
 
 const FACT_NODES: &[&str] = &[
@@ -361,6 +366,7 @@ pub fn read_pack_text(text: &str, file: u32) -> Result<Pack, InputErrors> {
         reserves: vec![],
         instances: vec![],
         rules: vec![],
+        reads: OnceLock::new(),
     };
     for n in r.children(head) {
         let kind = n.name().value();
@@ -655,6 +661,43 @@ fn read_rule(r: &mut Reader<'_>, n: &KdlNode, pack: &mut Pack) {
 }
 
 impl Pack {
+    /// The top-level names (`job`, `cluster`, `flink`, …) the conditions and computed values of
+    /// this pack's rules read, sorted: every job builds only those parts of its expression
+    /// context, and the packs are the same for every job.
+    pub fn rule_reads(&self) -> &[String] {
+        &self.reads().0
+    }
+
+    /// The same for the pack's assertions (their conditions and asserted expressions).
+    pub fn assert_reads(&self) -> &[String] {
+        &self.reads().1
+    }
+
+    fn reads(&self) -> &(Vec<String>, Vec<String>) {
+        self.reads.get_or_init(|| {
+            let sets = self.rules.iter().flat_map(|r| {
+                r.when
+                    .iter()
+                    .map(|(w, _)| w.as_str())
+                    .chain(r.sets.iter().filter_map(|s| match &s.value {
+                        SetValue::Expr(e) => Some(e.as_str()),
+                        SetValue::Literal(_) => None,
+                    }))
+            });
+            let asserts = self
+                .rules
+                .iter()
+                .filter_map(|r| Some((r, r.assert.as_ref()?)))
+                .flat_map(|(r, a)| {
+                    r.when
+                        .iter()
+                        .map(|(w, _)| w.as_str())
+                        .chain([a.expr.as_str()])
+                });
+            (expr::names_read(sets), expr::names_read(asserts))
+        })
+    }
+
     /// Whether the pack applies to a job with these selectors (`flink` → `1.20`, …).
     pub fn applies_to(&self, selectors: &BTreeMap<&str, String>) -> bool {
         self.applies.iter().all(|(k, wanted)| {

@@ -26,7 +26,7 @@ pub struct EngineContext {
 #[derive(Clone, Copy)]
 pub enum Parts<'a> {
     All,
-    /// Sorted names (`expr::variables` of every expression that will be evaluated).
+    /// Sorted names (`Pack::rule_reads` / `assert_reads` of the packs that will be evaluated).
     Read(&'a [String]),
 }
 
@@ -42,19 +42,23 @@ impl Parts<'_> {
 impl EngineContext {
     /// `cluster` is the cluster's facts as [`expr::context`] converted them.
     pub fn new(plan: &JobPlan, cluster: minijinja::Value) -> EngineContext {
-        EngineContext::with(plan, cluster, Parts::All)
+        EngineContext::with(plan, || cluster, Parts::All)
     }
 
     /// Only the `parts` that will be read: a part no expression names cannot change what one
     /// gives, and converting every document for rules that read only `job` was most of the
-    /// cost of a job's rules.
-    pub fn with(plan: &JobPlan, cluster: minijinja::Value, parts: Parts<'_>) -> EngineContext {
+    /// cost of a job's rules. `cluster` gives the cluster's facts if they are read.
+    pub fn with(
+        plan: &JobPlan,
+        cluster: impl FnOnce() -> minijinja::Value,
+        parts: Parts<'_>,
+    ) -> EngineContext {
         let mut built = vec![];
         if parts.wants("job") {
             built.push(("job", job_part(plan)));
         }
         if parts.wants("cluster") {
-            built.push(("cluster", cluster));
+            built.push(("cluster", cluster()));
         }
         for kind in DocKind::ALL {
             if parts.wants(kind.name()) {
@@ -181,8 +185,8 @@ pub fn apply(
         let mut seen: BTreeMap<(DocKind, String), (Value, Span)> = BTreeMap::new();
         // The context is built once and kept in step with every set, so later rules see earlier
         // sets without rebuilding all of it per rule: a set re-builds only its document.
-        let read = names_read(&layer_packs);
-        let mut engine = EngineContext::with(plan, cluster.clone(), Parts::Read(&read));
+        let read = union(layer_packs.iter().map(|p| p.rule_reads()));
+        let mut engine = EngineContext::with(plan, || cluster.clone(), Parts::Read(&read));
         let mut stale: Vec<DocKind> = vec![];
         for pack in layer_packs {
             for rule in &pack.rules {
@@ -260,30 +264,11 @@ pub fn apply(
     }
 }
 
-/// Every top-level name the conditions and computed values of these packs' rules read, sorted.
-fn names_read(packs: &[&crate::policy::Pack]) -> Vec<String> {
-    names_read_by(packs.iter().flat_map(|p| &p.rules).flat_map(|rule| {
-        rule.when
-            .iter()
-            .map(|(w, _)| w.as_str())
-            .chain(rule.sets.iter().filter_map(|s| match &s.value {
-                SetValue::Expr(e) => Some(e.as_str()),
-                SetValue::Literal(_) => None,
-            }))
-    }))
-}
-
-/// Every top-level name these expressions read, sorted (for [`Parts::Read`]).
-pub fn names_read_by<'e>(exprs: impl Iterator<Item = &'e str>) -> Vec<String> {
-    let mut names: Vec<String> = vec![];
-    for e in exprs {
-        for name in expr::variables(e).iter() {
-            if !names.contains(name) {
-                names.push(name.clone());
-            }
-        }
-    }
+/// Sorted lists merged into one, sorted and once each.
+pub fn union<'a>(lists: impl Iterator<Item = &'a [String]>) -> Vec<String> {
+    let mut names: Vec<String> = lists.flatten().cloned().collect();
     names.sort();
+    names.dedup();
     names
 }
 
@@ -377,6 +362,17 @@ mod tests {
         );
         assert!(expr::variables("(((").is_empty());
         let (c, clusters) = examples();
+        // The practice pack's rules read the job's facts alone, its assertions the job's too.
+        let practice = c
+            .packs
+            .packs()
+            .find(|p| p.layer == crate::policy::Layer::Practice)
+            .unwrap_or_else(|| panic!("a practice pack"));
+        assert_eq!(practice.rule_reads(), ["job"]);
+        assert_eq!(
+            union([practice.rule_reads(), &["cluster".to_string(), "job".to_string()]].into_iter()),
+            ["cluster", "job"]
+        );
         let exprs = [
             "job.state_size >= 1073741824 and job.delivery == 'exactly-once'",
             "job.name ~ '/' ~ (cluster.kafka_version | default('none'))",
@@ -390,9 +386,9 @@ mod tests {
         for (job, cluster) in c.plan.jobs.iter().zip(&clusters) {
             let whole = EngineContext::new(job, expr::context(cluster)).value();
             for e in exprs {
-                let read = names_read_by([e].into_iter());
+                let read = expr::names_read([e].into_iter());
                 let part =
-                    EngineContext::with(job, expr::context(cluster), Parts::Read(&read)).value();
+                    EngineContext::with(job, || expr::context(cluster), Parts::Read(&read)).value();
                 assert_eq!(
                     expr::eval_in(e, &whole),
                     expr::eval_in(e, &part),
