@@ -362,15 +362,17 @@ mod tests {
         );
         assert!(expr::variables("(((").is_empty());
         let (c, clusters) = examples();
-        // The practice pack's rules read the job's facts alone, its assertions the job's too.
+        // The practice pack's rules read the job's facts alone; it has no assertions.
         let practice = c
             .packs
             .packs()
             .find(|p| p.layer == crate::policy::Layer::Practice)
             .unwrap_or_else(|| panic!("a practice pack"));
         assert_eq!(practice.rule_reads(), ["job"]);
+        assert!(practice.assert_reads().is_empty());
+        let other = ["cluster".to_string(), "job".to_string()];
         assert_eq!(
-            union([practice.rule_reads(), &["cluster".to_string(), "job".to_string()]].into_iter()),
+            union([practice.rule_reads(), &other[..]].into_iter()),
             ["cluster", "job"]
         );
         let exprs = [
