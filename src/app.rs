@@ -197,12 +197,7 @@ pub fn compile(opts: &Options) -> Result<Compiled, (InputErrors, Sources)> {
 pub fn load(opts: &Options) -> Result<Loaded, (InputErrors, Sources)> {
     let mut sources = Sources::default();
     let policy_dirs: Vec<&Path> = opts.policies.iter().map(PathBuf::as_path).collect();
-    // Start-up: the packs and the profile validators are independent; build them side by side.
-    let (packs, ()) = rayon::join(
-        || PackSet::load(&mut sources, &policy_dirs),
-        profile::prepare_validators,
-    );
-    let packs = packs.map_err(|e| (e, sources.clone()))?;
+    let packs = PackSet::load(&mut sources, &policy_dirs).map_err(|e| (e, sources.clone()))?;
     let mut files = vec![];
     let mut errors = vec![];
     for i in &opts.inputs {
@@ -590,11 +585,11 @@ pub fn explain_cmd(opts: &Options, keys: &[String]) -> Outcome {
 /// `flinkgen schema`: the JSON Schema of a profile kind, or of the Helm values flinkgen writes
 /// for chart flinkgen-job (`helm-values`, checked in as `charts/flinkgen-job/values.schema.json`).
 pub fn schema_cmd(kind: &str) -> Outcome {
-    let s = match kind {
-        "job" => profile::job_schema(),
-        "cluster" => profile::cluster_schema(),
-        "helm-values" => crate::render::helm::schema(),
-        other => {
+    // Generated from the types, not the checked-in files: this is how they are regenerated.
+    let s = match (kind, profile::generated_schema(kind)) {
+        (_, Some(s)) => s,
+        ("helm-values", _) => crate::render::helm::schema().clone(),
+        (other, _) => {
             return Outcome {
                 stderr: format!(
                     "error: unknown schema `{other}`: use `job`, `cluster` or `helm-values`\n"
@@ -605,7 +600,7 @@ pub fn schema_cmd(kind: &str) -> Outcome {
         }
     };
     Outcome {
-        stdout: format!("{}\n", serde_json::to_string_pretty(s).unwrap_or_default()),
+        stdout: format!("{}\n", serde_json::to_string_pretty(&s).unwrap_or_default()),
         ..Default::default()
     }
 }

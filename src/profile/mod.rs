@@ -82,43 +82,74 @@ pub(crate) fn strip_nulls(v: &mut Value) {
     }
 }
 
-/// The JSON Schema of a job profile (checked in as `schemas/job.schema.json`).
+/// The JSON Schema of a job profile: `schemas/job.schema.json`, which the job validator is
+/// generated from and which `tests/schema.rs` keeps equal to [`generated_schema`]`("job")`.
 pub fn job_schema() -> &'static Value {
     static S: OnceLock<Value> = OnceLock::new();
-    S.get_or_init(generate::<JobProfile>)
+    S.get_or_init(|| built_in_schema(include_str!("../../schemas/job.schema.json")))
 }
 
-/// The JSON Schema of a cluster profile (checked in as `schemas/cluster.schema.json`).
+/// The JSON Schema of a cluster profile: `schemas/cluster.schema.json` (see [`job_schema`]).
 pub fn cluster_schema() -> &'static Value {
     static S: OnceLock<Value> = OnceLock::new();
-    S.get_or_init(generate::<ClusterProfile>)
+    S.get_or_init(|| built_in_schema(include_str!("../../schemas/cluster.schema.json")))
 }
 
-/// The compiled validator of one profile kind, built on first use: a run that reads only job
-/// profiles never compiles the cluster schema (compiling is most of a small build's start-up).
-fn validator(kind: &str) -> Result<&'static jsonschema::Validator, InputErrors> {
-    type Compiled = OnceLock<Result<jsonschema::Validator, String>>;
-    static JOB: Compiled = OnceLock::new();
-    static CLUSTER: Compiled = OnceLock::new();
-    let (cell, schema) = if kind == "job" {
-        (&JOB, job_schema())
-    } else {
-        (&CLUSTER, cluster_schema())
-    };
-    cell.get_or_init(|| validate::build_validator(schema))
-        .as_ref()
-        .map_err(|e| {
-            Diagnostic::error(format!(
-                "internal error: profile schema does not compile: {e}"
-            ))
-            .into()
-        })
+fn built_in_schema(text: &str) -> Value {
+    // Checked in, and tested to parse (and to equal the generated schema): a failure here is a
+    // broken build, not bad input. An empty schema would accept anything, so say it loudly.
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("built-in profile schema: {e}"))
 }
 
-/// Compile both profile validators now (on the calling thread), so that a build can compile
-/// them while another thread reads the policy packs.
-pub fn prepare_validators() {
-    rayon::join(|| validator("job").is_ok(), || validator("cluster").is_ok());
+/// The JSON Schema the profile types generate (`flinkgen schema job|cluster` prints it; the
+/// checked-in files must equal it).
+pub fn generated_schema(kind: &str) -> Option<Value> {
+    match kind {
+        "job" => Some(generate::<JobProfile>()),
+        "cluster" => Some(generate::<ClusterProfile>()),
+        _ => None,
+    }
+}
+
+// The profile validators, generated at compile time from the checked-in schemas: compiling a
+// schema at start-up (and first the meta-schema that checks it) was about a third of the
+// instructions of a one-profile build. The options are `validate::build_validator`'s, which the
+// tests below compare them with.
+#[jsonschema::validator(
+    path = "schemas/job.schema.json",
+    validate_formats = true,
+    formats = {
+        "size" => crate::profile::validate::is_size,
+        "duration" => crate::profile::validate::is_duration,
+    },
+    pattern_options = { engine = regex },
+)]
+struct JobValidator;
+
+#[jsonschema::validator(
+    path = "schemas/cluster.schema.json",
+    validate_formats = true,
+    formats = {
+        "size" => crate::profile::validate::is_size,
+        "duration" => crate::profile::validate::is_duration,
+    },
+    pattern_options = { engine = regex },
+)]
+struct ClusterValidator;
+
+/// The validator of a top-level node kind (`job` or `cluster`).
+fn validator(kind: &str) -> Option<validate::SchemaCheck> {
+    match kind {
+        "job" => Some(validate::SchemaCheck {
+            is_valid: JobValidator::is_valid,
+            iter_errors: JobValidator::iter_errors,
+        }),
+        "cluster" => Some(validate::SchemaCheck {
+            is_valid: ClusterValidator::is_valid,
+            iter_errors: ClusterValidator::iter_errors,
+        }),
+        _ => None,
+    }
 }
 
 /// The largest profile or pack file read, in bytes. Real profiles are a few KiB; a fleet is a
@@ -499,6 +530,47 @@ pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<Span> {
     out
 }
 
+/// A node's conversion and schema errors together, but only one per place (each schema error is
+/// compared with those kept), and at most ERRORS_PER_UNIT of them.
+fn one_per_place(
+    mut node_errors: Vec<Diagnostic>,
+    schema_errors: Vec<Diagnostic>,
+    kind: &str,
+    head: Span,
+) -> Vec<Diagnostic> {
+    let mut more = node_errors.len() > ERRORS_PER_UNIT;
+    node_errors.truncate(ERRORS_PER_UNIT);
+    for e in schema_errors {
+        if node_errors.len() == ERRORS_PER_UNIT {
+            more = true;
+            break;
+        }
+        let overlaps = |a: Span, b: Span| {
+            a.file == b.file
+                && a.offset < b.offset + b.len.max(1)
+                && b.offset < a.offset + a.len.max(1)
+        };
+        let dup = node_errors.iter().any(|c| {
+            c.labels
+                .iter()
+                .any(|cl| e.labels.iter().any(|el| overlaps(cl.span, el.span)))
+        });
+        if !dup {
+            node_errors.push(e);
+        }
+    }
+    if more {
+        node_errors.push(
+            Diagnostic::error(format!(
+                "more errors in this `{kind}` are not shown after the first {ERRORS_PER_UNIT}"
+            ))
+            .with_label(head, "in this node")
+            .with_help("fix the errors above and run again"),
+        );
+    }
+    node_errors
+}
+
 /// Load every `job` and `cluster` node of one file.
 pub fn load_file(sources: &Sources, file: u32, into: &mut Profiles) -> Result<(), InputErrors> {
     let doc = parse_kdl(sources, file)?;
@@ -511,10 +583,10 @@ pub fn load_doc(doc: &KdlDocument, file: u32, into: &mut Profiles) -> Result<(),
     for node in doc.nodes() {
         let kind = node.name().value();
         let head = Span::from_miette(file, node.name().span());
-        let (schema, validator) = match kind {
-            "job" => (job_schema(), validator("job")?),
-            "cluster" => (cluster_schema(), validator("cluster")?),
-            other => {
+        let (schema, validator) = match (kind, validator(kind)) {
+            ("job", Some(v)) => (job_schema(), v),
+            ("cluster", Some(v)) => (cluster_schema(), v),
+            (other, _) => {
                 let mut d = Diagnostic::error(format!("unknown top-level node `{other}`"))
                     .with_label(head, "expected `job` or `cluster`");
                 d = match validate::did_you_mean(other, ["job", "cluster"]) {
@@ -529,39 +601,14 @@ pub fn load_doc(doc: &KdlDocument, file: u32, into: &mut Profiles) -> Result<(),
         let mut conv = Converter::new(file, nav);
         let json = conv.node(node, Some(schema), "");
         conv.spans.freeze();
-        // Report conversion and schema errors together, but only one error per place, and
-        // at most ERRORS_PER_UNIT of them (each new one is compared with those kept).
-        let mut node_errors = std::mem::take(&mut conv.errors);
-        let mut more = node_errors.len() > ERRORS_PER_UNIT;
-        node_errors.truncate(ERRORS_PER_UNIT);
-        for e in validate::validate(validator, nav, schema, &json, &conv.spans, head, kind) {
-            if node_errors.len() == ERRORS_PER_UNIT {
-                more = true;
-                break;
-            }
-            let overlaps = |a: Span, b: Span| {
-                a.file == b.file
-                    && a.offset < b.offset + b.len.max(1)
-                    && b.offset < a.offset + a.len.max(1)
-            };
-            let dup = node_errors.iter().any(|c| {
-                c.labels
-                    .iter()
-                    .any(|cl| e.labels.iter().any(|el| overlaps(cl.span, el.span)))
-            });
-            if !dup {
-                node_errors.push(e);
-            }
-        }
-        if more {
-            node_errors.push(
-                Diagnostic::error(format!(
-                    "more errors in this `{kind}` are not shown after the first {ERRORS_PER_UNIT}"
-                ))
-                .with_label(head, "in this node")
-                .with_help("fix the errors above and run again"),
-            );
-        }
+        let schema_errors = if (validator.is_valid)(&json) {
+            vec![]
+        } else {
+            let found = (validator.iter_errors)(&json);
+            validate::validate(found, nav, schema, &json, &conv.spans, head, kind)
+        };
+        let node_errors =
+            one_per_place(std::mem::take(&mut conv.errors), schema_errors, kind, head);
         if !node_errors.is_empty() {
             errors.extend(node_errors);
             continue;
@@ -604,5 +651,93 @@ pub fn load_doc(doc: &KdlDocument, file: u32, into: &mut Profiles) -> Result<(),
         Ok(())
     } else {
         Err(InputErrors(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    fn kdl_files_in(dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// The validators generated at compile time judge every profile exactly as validators
+    /// compiled at run time from the same schemas with `build_validator`'s options: the same
+    /// verdict and the same errors, in the same order, for every example and every input of the
+    /// profile fuzzing corpus (valid and broken ones alike).
+    #[test]
+    fn generated_validators_agree_with_run_time_ones() {
+        // Unoptimised, the kdl crate's recursive parser needs more than a test thread's stack for
+        // some corpus files (64 levels of nesting, the most `precheck` lets through).
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(compare_validators_on_every_corpus_profile)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn compare_validators_on_every_corpus_profile() {
+        let runtime_job = validate::build_validator(job_schema()).unwrap();
+        let runtime_cluster = validate::build_validator(cluster_schema()).unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let files = [root.join("examples"), root.join("fuzz/corpus/profile")]
+            .iter()
+            .flat_map(|d| kdl_files_in(d))
+            .collect::<Vec<_>>();
+        let (mut valid, mut invalid) = (0, 0);
+        for f in &files {
+            let Ok(text) = std::fs::read_to_string(f) else {
+                continue;
+            };
+            let Ok(doc) = parse_kdl_text(&text, 0) else {
+                continue;
+            };
+            for node in doc.nodes() {
+                let kind = node.name().value();
+                let (generated, runtime, schema) = match kind {
+                    "job" => (validator(kind).unwrap(), &runtime_job, job_schema()),
+                    "cluster" => (validator(kind).unwrap(), &runtime_cluster, cluster_schema()),
+                    _ => continue,
+                };
+                let head = Span::from_miette(0, node.name().span());
+                let nav = SchemaNav { root: schema };
+                let mut conv = Converter::new(0, nav);
+                let json = conv.node(node, Some(schema), "");
+                conv.spans.freeze();
+                // What a person is shown: the two report some errors differently (the generated
+                // one leaves out `type` where an `enum` already fails, and orders one place's
+                // errors its own way), never so that the diagnostics differ.
+                let shown = |found: jsonschema::ErrorIterator<'_>| {
+                    let schema_errors =
+                        validate::validate(found, nav, schema, &json, &conv.spans, head, kind);
+                    one_per_place(conv.errors.clone(), schema_errors, kind, head)
+                };
+                let is_valid = (generated.is_valid)(&json);
+                assert_eq!(is_valid, runtime.is_valid(&json), "{}", f.display());
+                let d = shown((generated.iter_errors)(&json));
+                assert_eq!(d, shown(runtime.iter_errors(&json)), "{}", f.display());
+                let none = (generated.iter_errors)(&json).next().is_none();
+                assert_eq!(is_valid, none, "{}", f.display());
+                if is_valid {
+                    valid += 1;
+                } else {
+                    invalid += 1;
+                }
+            }
+        }
+        // Both verdicts were compared, many times each.
+        assert!(
+            valid > 50 && invalid > 50,
+            "{valid} valid, {invalid} invalid"
+        );
     }
 }

@@ -10,14 +10,34 @@ use super::kdl_json::{SchemaNav, SpanMap, list_props};
 use crate::diag::{Diagnostic, Span};
 use crate::units;
 
+/// A profile kind's schema validator (generated at compile time, see `profile::validator`).
+#[derive(Clone, Copy)]
+pub struct SchemaCheck {
+    pub is_valid: fn(&Value) -> bool,
+    pub iter_errors: for<'a> fn(&'a Value) -> jsonschema::ErrorIterator<'a>,
+}
+
+/// The `size` format: what `units::parse_size` accepts.
+pub fn is_size(s: &str) -> bool {
+    units::parse_size(s).is_ok()
+}
+
+/// The `duration` format: what `units::parse_duration_ms` accepts.
+pub fn is_duration(s: &str) -> bool {
+    units::parse_duration_ms(s).is_ok()
+}
+
+/// A validator compiled at run time with the options the generated ones are built with: the
+/// tests compare the two.
+#[cfg(test)]
 pub fn build_validator(schema: &Value) -> Result<jsonschema::Validator, String> {
     jsonschema::options()
         // The schemas' patterns are plain regular expressions: the `regex` engine compiles them
         // faster than fancy-regex, and start-up pays for every pattern.
         .with_pattern_options(jsonschema::PatternOptions::regex())
         .should_validate_formats(true)
-        .with_format("size", |s: &str| units::parse_size(s).is_ok())
-        .with_format("duration", |s: &str| units::parse_duration_ms(s).is_ok())
+        .with_format("size", is_size)
+        .with_format("duration", is_duration)
         .build(schema)
         .map_err(|e| e.to_string())
 }
@@ -90,9 +110,9 @@ fn kdl_example(v: &str) -> String {
     }
 }
 
-/// Validate `instance` and map every error to a spanned diagnostic.
+/// Map every schema error of `instance` to a spanned diagnostic.
 pub fn validate(
-    validator: &jsonschema::Validator,
+    errors: jsonschema::ErrorIterator<'_>,
     nav: SchemaNav<'_>,
     schema_root: &Value,
     instance: &Value,
@@ -101,7 +121,15 @@ pub fn validate(
     root: &str,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for err in validator.iter_errors(instance) {
+    // Sorted by place and schema keyword: the generated validators report one place's errors in
+    // an order of their own (not the run-time compiler's), and the first of two overlapping
+    // diagnostics is the one kept, so the order must not depend on the validator.
+    let mut errors: Vec<_> = errors.collect();
+    errors.sort_by(|a, b| {
+        (a.instance_path().as_str(), a.schema_path().as_str())
+            .cmp(&(b.instance_path().as_str(), b.schema_path().as_str()))
+    });
+    for err in errors {
         let ptr = err.instance_path().as_str().to_string();
         let here = spans.find(&ptr);
         let field = pointer_field(&ptr, root);
