@@ -119,17 +119,29 @@ pub fn kdl_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> 
             .with_help("pass profile files (*.kdl) or directories that hold them")
     })?;
     if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        // Whether an entry is a directory comes with the listing (no `stat` per file: a fleet
+        // directory holds thousands); a symbolic link is followed, as `Path::is_dir` does.
+        let mut entries: Vec<(PathBuf, bool)> = std::fs::read_dir(path)
             .map_err(|e| {
                 Diagnostic::error(format!("cannot read directory {}: {e}", path.display()))
             })?
             .filter_map(Result::ok)
-            .map(|e| e.path())
+            .map(|e| {
+                let p = e.path();
+                let is_dir = match e.file_type() {
+                    Ok(t) if !t.is_symlink() => t.is_dir(),
+                    _ => p.is_dir(),
+                };
+                (p, is_dir)
+            })
             .collect();
         entries.sort();
-        for p in entries {
-            if p.is_dir() || p.extension().is_some_and(|e| e == "kdl") {
+        for (p, is_dir) in entries {
+            if is_dir {
                 kdl_files(&p, out)?;
+            } else if p.extension().is_some_and(|e| e == "kdl") {
+                // Read (and any error reported) when the profiles are loaded.
+                out.push(p);
             }
         }
     } else {

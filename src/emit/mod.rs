@@ -808,12 +808,17 @@ fn write_staged(
     for u in units {
         let target = out.join(&u.dir);
         if let Some(parent) = target.parent() {
-            refuse_symlink(out, parent)?;
+            // Each parent is checked once (a fleet has thousands of units in two parents).
             if !parents.iter().any(|p| p == parent) {
+                refuse_symlink(out, parent)?;
                 if fs::symlink_metadata(parent).is_err() {
                     new_parents.push(parent.to_path_buf());
                 }
                 parents.push(parent.to_path_buf());
+            }
+            if new_parents.iter().any(|p| p == parent) {
+                // Nothing exists below a parent that does not exist: no link to find.
+                continue;
             }
         }
         if fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
