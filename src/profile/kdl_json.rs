@@ -10,6 +10,8 @@
 //!
 //! Every JSON location remembers the span it came from, so schema errors point at KDL text.
 
+use std::collections::HashMap;
+
 use kdl::{KdlNode, KdlValue};
 use serde_json::{Map, Value};
 
@@ -126,6 +128,7 @@ pub struct SchemaNav<'a> {
     pub root: &'a Value,
 }
 
+#[derive(Clone, Copy)]
 pub enum Shape<'a> {
     Object(&'a Value),
     ScalarArray,
@@ -197,19 +200,102 @@ impl<'a> SchemaNav<'a> {
     }
 }
 
+/// What the converter asks of each subschema — its shape, properties and argument names —
+/// worked out once per schema. Asked through `serde_json` maps (a hashed lookup per keyword,
+/// per node of every profile), these were a third of converting a profile.
+pub struct SchemaIndex<'a> {
+    /// By the address of a subschema, as written (a `$ref`) and as resolved.
+    facts: HashMap<usize, Facts<'a>, foldhash::fast::FixedState>,
+}
+
+struct Facts<'a> {
+    shape: Shape<'a>,
+    /// Property name → its subschema as written, sorted by name.
+    properties: Vec<(&'a str, &'a Value)>,
+    args: Vec<&'a str>,
+    /// The `items` subschema as written.
+    items: Option<&'a Value>,
+}
+
+fn address(v: &Value) -> usize {
+    std::ptr::from_ref(v) as usize
+}
+
+impl<'a> SchemaIndex<'a> {
+    /// Index every subschema reachable from the root (through properties, items and `$ref`).
+    pub fn new(nav: SchemaNav<'a>) -> Self {
+        let mut index = SchemaIndex {
+            facts: HashMap::default(),
+        };
+        let mut todo = vec![nav.root];
+        while let Some(s) = todo.pop() {
+            if index.facts.contains_key(&address(s)) {
+                continue;
+            }
+            let resolved = nav.resolve(s);
+            let mut properties: Vec<(&'a str, &'a Value)> = resolved
+                .get("properties")
+                .and_then(Value::as_object)
+                .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
+                .unwrap_or_default();
+            properties.sort_by_key(|(k, _)| *k);
+            let items = resolved.get("items");
+            todo.extend(properties.iter().map(|(_, v)| *v));
+            todo.extend(items);
+            if !std::ptr::eq(resolved, s) {
+                todo.push(resolved);
+            }
+            index.facts.insert(
+                address(s),
+                Facts {
+                    shape: nav.shape(s),
+                    properties,
+                    args: nav.arg_names(s),
+                    items,
+                },
+            );
+        }
+        index
+    }
+
+    fn get(&self, s: &Value) -> Option<&Facts<'a>> {
+        self.facts.get(&address(s))
+    }
+
+    /// An index of nothing: the converter then asks the schema itself (the tests compare).
+    #[cfg(test)]
+    pub fn empty() -> Self {
+        SchemaIndex {
+            facts: HashMap::default(),
+        }
+    }
+}
+
 pub struct Converter<'a> {
     pub file: u32,
     pub nav: SchemaNav<'a>,
+    index: &'a SchemaIndex<'a>,
     pub spans: SpanMap,
     pub errors: Vec<Diagnostic>,
+    /// The JSON pointer of the node being converted, grown and cut back as the conversion
+    /// goes down and up (not a new string per node).
+    path: String,
 }
 
 fn span(file: u32, s: miette::SourceSpan) -> Span {
     Span::from_miette(file, s)
 }
 
-fn escape_ptr(seg: &str) -> String {
-    seg.replace('~', "~0").replace('/', "~1")
+/// Append `/seg` to a JSON pointer, escaped (`~` → `~0`, `/` → `~1`).
+fn push_segment(ptr: &mut String, seg: &str) {
+    ptr.push('/');
+    for c in seg.chars() {
+        match c {
+            '~' => ptr.push_str("~0"),
+            '/' => ptr.push_str("~1"),
+            c => ptr.push(c),
+        }
+    }
 }
 
 /// A KDL value as JSON. Out-of-range integers become floats so that range checks reject them;
@@ -229,17 +315,45 @@ fn kdl_to_json(v: &KdlValue) -> Value {
 }
 
 impl<'a> Converter<'a> {
-    pub fn new(file: u32, nav: SchemaNav<'a>) -> Self {
+    /// A converter for schema `nav.root`, of which `index` is the index.
+    pub fn new(file: u32, nav: SchemaNav<'a>, index: &'a SchemaIndex<'a>) -> Self {
         Converter {
             file,
             nav,
+            index,
             spans: SpanMap::default(),
             errors: vec![],
+            path: String::new(),
+        }
+    }
+
+    fn shape(&self, s: &'a Value) -> Shape<'a> {
+        self.index
+            .get(s)
+            .map_or_else(|| self.nav.shape(s), |f| f.shape)
+    }
+
+    /// The subschema of property `name` of object schema `obj`.
+    fn property(&self, obj: &'a Value, name: &str) -> Option<&'a Value> {
+        match self.index.get(obj) {
+            Some(f) => f
+                .properties
+                .binary_search_by(|(k, _)| (*k).cmp(name))
+                .ok()
+                .map(|i| f.properties[i].1),
+            None => self.nav.property(obj, name),
         }
     }
 
     /// Convert `node` (described by `schema`, or unknown) to JSON at location `ptr`.
     pub fn node(&mut self, node: &KdlNode, schema: Option<&'a Value>, ptr: &str) -> Value {
+        self.path.clear();
+        self.path.push_str(ptr);
+        self.convert(node, schema)
+    }
+
+    /// Convert `node` to JSON at location `self.path`.
+    fn convert(&mut self, node: &KdlNode, schema: Option<&'a Value>) -> Value {
         let name = node.name().value();
         let name_span = span(self.file, node.name().span());
         let whole = span(self.file, node.span());
@@ -249,7 +363,7 @@ impl<'a> Converter<'a> {
             .map(|e| span(self.file, e.span()))
             .unwrap_or(name_span);
         self.spans.insert(
-            ptr,
+            &self.path,
             Located {
                 whole,
                 name: name_span,
@@ -269,7 +383,7 @@ impl<'a> Converter<'a> {
             .collect();
         let children = node.children().map(|c| c.nodes()).unwrap_or(&[]);
 
-        let shape = schema.map(|s| self.nav.shape(s));
+        let shape = schema.map(|s| self.shape(s));
         match shape {
             Some(Shape::Scalar) => {
                 if args.len() != 1 || !props.is_empty() || !children.is_empty() {
@@ -284,7 +398,7 @@ impl<'a> Converter<'a> {
                 }
                 let v = args[0];
                 self.spans.insert(
-                    ptr,
+                    &self.path,
                     Located {
                         whole,
                         name: name_span,
@@ -304,22 +418,25 @@ impl<'a> Converter<'a> {
                     );
                 }
                 let mut out = vec![];
+                let len = self.path.len();
                 for (i, a) in args.iter().enumerate() {
                     let s = span(self.file, a.span());
+                    push_segment(&mut self.path, &i.to_string());
                     self.spans.insert(
-                        &format!("{ptr}/{i}"),
+                        &self.path,
                         Located {
                             whole: s,
                             name: s,
                             value: s,
                         },
                     );
+                    self.path.truncate(len);
                     out.push(kdl_to_json(a.value()));
                 }
                 Value::Array(out)
             }
             Some(Shape::Object(obj)) | Some(Shape::ObjectArray(obj)) => {
-                self.object(node, obj, ptr, &args, &props, children)
+                self.object(node, obj, &args, &props, children)
             }
             None => {
                 // Unknown node: keep a faithful JSON shape so that schema validation reports it.
@@ -342,27 +459,36 @@ impl<'a> Converter<'a> {
         &mut self,
         node: &KdlNode,
         obj: &'a Value,
-        ptr: &str,
         args: &[&kdl::KdlEntry],
         props: &[&kdl::KdlEntry],
         children: &[KdlNode],
     ) -> Value {
         let name = node.name().value();
         let mut m = Map::new();
-        let arg_names = self.nav.arg_names(obj);
+        let index = self.index;
+        let owned_args;
+        let arg_names: &[&str] = match index.get(obj) {
+            Some(f) => &f.args,
+            None => {
+                owned_args = self.nav.arg_names(obj);
+                &owned_args
+            }
+        };
+        let len = self.path.len();
         for (i, a) in args.iter().enumerate() {
             let s = span(self.file, a.span());
             match arg_names.get(i) {
                 Some(field) => {
-                    let p = format!("{ptr}/{}", escape_ptr(field));
+                    push_segment(&mut self.path, field);
                     self.spans.insert(
-                        &p,
+                        &self.path,
                         Located {
                             whole: s,
                             name: s,
                             value: s,
                         },
                     );
+                    self.path.truncate(len);
                     m.insert(field.to_string(), kdl_to_json(a.value()));
                 }
                 None => {
@@ -399,7 +525,6 @@ impl<'a> Converter<'a> {
             let key = ident.value();
             let s = span(self.file, p.span());
             let ns = span(self.file, ident.span());
-            let ptr_k = format!("{ptr}/{}", escape_ptr(key));
             if m.contains_key(key) {
                 self.errors.push(
                     Diagnostic::error(format!("`{key}` is given twice in `{name}`"))
@@ -415,28 +540,36 @@ impl<'a> Converter<'a> {
                 offset: ns.offset + ns.len + 1,
                 len: text_len.max(1),
             };
+            push_segment(&mut self.path, key);
             self.spans.insert(
-                &ptr_k,
+                &self.path,
                 Located {
                     whole: s,
                     name: ns,
                     value: vs,
                 },
             );
+            self.path.truncate(len);
             m.insert(key.to_string(), kdl_to_json(p.value()));
         }
         for c in children {
             let cname = c.name().value();
-            let child_schema = self.nav.property(obj, cname);
-            let cptr = format!("{ptr}/{}", escape_ptr(cname));
-            match child_schema.map(|s| self.nav.shape(s)) {
+            let child_schema = self.property(obj, cname);
+            push_segment(&mut self.path, cname);
+            match child_schema.map(|s| self.shape(s)) {
                 Some(Shape::ObjectArray(_)) => {
                     let idx = match m.get(cname) {
                         Some(Value::Array(a)) => a.len(),
                         _ => 0,
                     };
-                    let item_schema = child_schema.and_then(|s| self.nav.resolve(s).get("items"));
-                    let v = self.node(c, item_schema, &format!("{cptr}/{idx}"));
+                    let item_schema = child_schema.and_then(|s| match index.get(s) {
+                        Some(f) => f.items,
+                        None => self.nav.resolve(s).get("items"),
+                    });
+                    let child_len = self.path.len();
+                    push_segment(&mut self.path, &idx.to_string());
+                    let v = self.convert(c, item_schema);
+                    self.path.truncate(child_len);
                     let slot = m
                         .entry(cname.to_string())
                         .or_insert_with(|| Value::Array(vec![]));
@@ -444,7 +577,7 @@ impl<'a> Converter<'a> {
                         a.push(v);
                     }
                     self.spans.insert(
-                        &cptr,
+                        &self.path,
                         Located {
                             whole: span(self.file, c.span()),
                             name: span(self.file, c.name().span()),
@@ -461,12 +594,14 @@ impl<'a> Converter<'a> {
                                     "`{cname}` may appear once; merge the two nodes"
                                 )),
                         );
+                        self.path.truncate(len);
                         continue;
                     }
-                    let v = self.node(c, child_schema, &cptr);
+                    let v = self.convert(c, child_schema);
                     m.insert(cname.to_string(), v);
                 }
             }
+            self.path.truncate(len);
         }
         Value::Object(m)
     }

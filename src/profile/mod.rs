@@ -15,7 +15,7 @@ use kdl::KdlDocument;
 use serde_json::Value;
 
 pub use kdl_json::SpanMap;
-use kdl_json::{Converter, SchemaNav};
+use kdl_json::{Converter, SchemaIndex, SchemaNav};
 pub use types::*;
 
 use crate::diag::{Diagnostic, ERRORS_PER_UNIT, InputErrors, Sources, Span};
@@ -93,6 +93,21 @@ pub fn job_schema() -> &'static Value {
 pub fn cluster_schema() -> &'static Value {
     static S: OnceLock<Value> = OnceLock::new();
     S.get_or_init(|| built_in_schema(include_str!("../../schemas/cluster.schema.json")))
+}
+
+/// The converter's index of a profile kind's schema, built once per process.
+fn schema_index(kind: &str) -> Option<&'static SchemaIndex<'static>> {
+    static JOB: OnceLock<SchemaIndex<'static>> = OnceLock::new();
+    static CLUSTER: OnceLock<SchemaIndex<'static>> = OnceLock::new();
+    match kind {
+        "job" => Some(JOB.get_or_init(|| SchemaIndex::new(SchemaNav { root: job_schema() }))),
+        "cluster" => Some(CLUSTER.get_or_init(|| {
+            SchemaIndex::new(SchemaNav {
+                root: cluster_schema(),
+            })
+        })),
+        _ => None,
+    }
 }
 
 fn built_in_schema(text: &str) -> Value {
@@ -587,10 +602,10 @@ pub fn load_doc(doc: &KdlDocument, file: u32, into: &mut Profiles) -> Result<(),
     for node in doc.nodes() {
         let kind = node.name().value();
         let head = Span::from_miette(file, node.name().span());
-        let (schema, validator) = match (kind, validator(kind)) {
-            ("job", Some(v)) => (job_schema(), v),
-            ("cluster", Some(v)) => (cluster_schema(), v),
-            (other, _) => {
+        let (schema, validator, index) = match (kind, validator(kind), schema_index(kind)) {
+            ("job", Some(v), Some(i)) => (job_schema(), v, i),
+            ("cluster", Some(v), Some(i)) => (cluster_schema(), v, i),
+            (other, ..) => {
                 let mut d = Diagnostic::error(format!("unknown top-level node `{other}`"))
                     .with_label(head, "expected `job` or `cluster`");
                 d = match validate::did_you_mean(other, ["job", "cluster"]) {
@@ -602,7 +617,7 @@ pub fn load_doc(doc: &KdlDocument, file: u32, into: &mut Profiles) -> Result<(),
             }
         };
         let nav = SchemaNav { root: schema };
-        let mut conv = Converter::new(file, nav);
+        let mut conv = Converter::new(file, nav, index);
         let json = conv.node(node, Some(schema), "");
         conv.spans.freeze();
         let schema_errors = if (validator.is_valid)(&json) {
@@ -673,12 +688,12 @@ mod tests {
         files
     }
 
-    /// The validators generated at compile time judge every profile exactly as validators
-    /// compiled at run time from the same schemas with `build_validator`'s options: the same
-    /// verdict and the same errors, in the same order, for every example and every input of the
-    /// profile fuzzing corpus (valid and broken ones alike).
+    /// For every example and every input of the profile fuzzing corpus (valid and broken ones
+    /// alike): the validators generated at compile time give the verdict, and the diagnostics,
+    /// of validators compiled at run time from the same schemas with `build_validator`'s
+    /// options; and the converter's schema index converts as the schema itself does.
     #[test]
-    fn generated_validators_agree_with_run_time_ones() {
+    fn generated_validators_and_schema_index_agree_with_the_schema() {
         // Unoptimised, the kdl crate's recursive parser needs more than a test thread's stack for
         // some corpus files (64 levels of nesting, the most `precheck` lets through).
         std::thread::Builder::new()
@@ -714,9 +729,17 @@ mod tests {
                 };
                 let head = Span::from_miette(0, node.name().span());
                 let nav = SchemaNav { root: schema };
-                let mut conv = Converter::new(0, nav);
+                let mut conv = Converter::new(0, nav, schema_index(kind).unwrap());
                 let json = conv.node(node, Some(schema), "");
                 conv.spans.freeze();
+                // The converter's schema index answers as the schema itself does.
+                let unindexed = SchemaIndex::empty();
+                let mut plain = Converter::new(0, nav, &unindexed);
+                assert_eq!(json, plain.node(node, Some(schema), ""), "{}", f.display());
+                plain.spans.freeze();
+                assert_eq!(conv.errors, plain.errors, "{}", f.display());
+                let spans = format!("{:?}", conv.spans);
+                assert_eq!(spans, format!("{:?}", plain.spans), "{}", f.display());
                 // What a person is shown: the two report some errors differently (the generated
                 // one leaves out `type` where an `enum` already fails, and orders one place's
                 // errors its own way), never so that the diagnostics differ.

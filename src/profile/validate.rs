@@ -121,14 +121,20 @@ pub fn validate(
     root: &str,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    // Sorted by place and schema keyword: the generated validators report one place's errors in
-    // an order of their own (not the run-time compiler's), and the first of two overlapping
-    // diagnostics is the one kept, so the order must not depend on the validator.
+    // Sorted by place, a wrong type first (it is the cause: `format 6` is "must be a string",
+    // not "not one of json, csv, …"), then by schema keyword: the generated validators report
+    // one place's errors in an order of their own, and the first of two overlapping diagnostics
+    // is the one kept, so the order must not depend on the validator.
     let mut errors: Vec<_> = errors.collect();
-    errors.sort_by(|a, b| {
-        (a.instance_path().as_str(), a.schema_path().as_str())
-            .cmp(&(b.instance_path().as_str(), b.schema_path().as_str()))
-    });
+    let order = |e: &jsonschema::ValidationError<'_>| {
+        let not_type = !matches!(e.kind(), ValidationErrorKind::Type { .. });
+        (
+            e.instance_path().as_str().to_owned(),
+            not_type,
+            e.schema_path().as_str().to_owned(),
+        )
+    };
+    errors.sort_by_cached_key(order);
     for err in errors {
         let ptr = err.instance_path().as_str().to_string();
         let here = spans.find(&ptr);
@@ -190,18 +196,17 @@ pub fn validate(
                         .collect::<Vec<_>>()
                         .join(" or "),
                 };
-                let mut help = format!("write {}", kdl_example(&want));
-                if want == "boolean" && actual.as_str().is_some_and(|s| s == "true" || s == "false")
-                {
-                    help = "KDL v2 writes booleans as #true and #false".into();
-                }
-                Diagnostic::error(format!(
-                    "`{field}` must be {}, found {}",
-                    article(&want),
-                    json_type(&actual)
-                ))
-                .with_label(value_span, format!("expected {want}"))
-                .with_help(help)
+                wrong_type(&field, &want, &actual, value_span)
+            }
+            // A value of the wrong type for a list of names: the type is the cause. (The
+            // generated validators leave out the `type` error an `enum` of strings implies.)
+            ValidationErrorKind::Enum { options }
+                if !actual.is_string()
+                    && options
+                        .as_array()
+                        .is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_string)) =>
+            {
+                wrong_type(&field, "string", &actual, value_span)
             }
             ValidationErrorKind::Format { format } => {
                 let text = actual.as_str().unwrap_or_default();
@@ -279,6 +284,20 @@ pub fn validate(
     out.sort_by_key(|d| d.labels.first().map(|l| l.span));
     out.dedup();
     out
+}
+
+fn wrong_type(field: &str, want: &str, actual: &Value, value_span: Span) -> Diagnostic {
+    let mut help = format!("write {}", kdl_example(want));
+    if want == "boolean" && actual.as_str().is_some_and(|s| s == "true" || s == "false") {
+        help = "KDL v2 writes booleans as #true and #false".into();
+    }
+    Diagnostic::error(format!(
+        "`{field}` must be {}, found {}",
+        article(want),
+        json_type(actual)
+    ))
+    .with_label(value_span, format!("expected {want}"))
+    .with_help(help)
 }
 
 fn article(t: &str) -> String {
