@@ -378,6 +378,8 @@ fn per_job(v: &[f64], jobs: usize) -> Vec<f64> {
 struct Run {
     wall: f64,
     cpu: f64,
+    /// The part of `cpu` spent in the kernel (system time).
+    sys: f64,
     /// Peak resident set size of the child, MiB.
     rss: f64,
     code: i32,
@@ -422,6 +424,7 @@ fn wait_child(bin: &Path, args: &[std::ffi::OsString], cwd: &Path) -> Run {
     Run {
         wall: ms(wall),
         cpu: (tv_secs(usage.ru_utime) + tv_secs(usage.ru_stime)) * 1e3,
+        sys: tv_secs(usage.ru_stime) * 1e3,
         rss: usage.ru_maxrss as f64 / 1024.0,
         code,
     }
@@ -434,7 +437,7 @@ fn measure_child_main(args: &[std::ffi::OsString]) {
         _ => panic!("usage: --measure-child CWD BIN ARGS…"),
     };
     let r = wait_child(bin, rest, cwd);
-    println!("{} {} {} {}", r.wall, r.cpu, r.rss, r.code);
+    println!("{} {} {} {} {}", r.wall, r.cpu, r.sys, r.rss, r.code);
 }
 
 /// Run `bin args` in `cwd` through a small measuring process (see [`wait_child`]).
@@ -455,15 +458,16 @@ fn run_process(bin: &Path, args: &[&std::ffi::OsStr], cwd: &Path) -> Run {
         .filter_map(|x| x.parse().ok())
         .collect();
     assert!(
-        out.status.success() && f.len() == 4,
+        out.status.success() && f.len() == 5,
         "measuring {} failed: {text}",
         bin.display()
     );
     Run {
         wall: f[0],
         cpu: f[1],
-        rss: f[2],
-        code: f[3] as i32,
+        sys: f[2],
+        rss: f[3],
+        code: f[4] as i32,
     }
 }
 
@@ -640,6 +644,7 @@ fn bench_fleet_process(cfg: &Config, rep: &mut Report, f: &Fleet, reps: usize, d
     let mut out = PathBuf::new();
     let mut wall = vec![];
     let mut cpu = vec![];
+    let mut sys = vec![];
     let mut rss = vec![];
     let mut codes = vec![];
     for _ in 0..reps {
@@ -648,6 +653,7 @@ fn bench_fleet_process(cfg: &Config, rep: &mut Report, f: &Fleet, reps: usize, d
         let r = build_process(cfg, &[&f.dir], &out);
         wall.push(r.wall);
         cpu.push(r.cpu);
+        sys.push(r.sys);
         rss.push(r.rss);
         codes.push(r.code);
     }
@@ -716,6 +722,14 @@ fn bench_fleet_process(cfg: &Config, rep: &mut Report, f: &Fleet, reps: usize, d
             c.median / w.median
         ));
     }
+    // The kernel's part: creating the files and directories (and whatever the machine's state
+    // makes that cost); flinkgen's own work is the rest.
+    rep.add(
+        &format!("fleet{jobs}.process.sys"),
+        "    of which system time (the kernel)",
+        "ms",
+        &sys,
+    );
     let r = rep.add(
         &format!("fleet{jobs}.process.rss"),
         "  peak RSS of the process",
