@@ -726,7 +726,7 @@ fn bench_fleet_process(cfg: &Config, rep: &mut Report, f: &Fleet, reps: usize, d
     // makes that cost); flinkgen's own work is the rest.
     rep.add(
         &format!("fleet{jobs}.process.sys"),
-        "    of which system time (the kernel)",
+        "  of which system time (the kernel)",
         "ms",
         &sys,
     );
