@@ -404,6 +404,62 @@ fn deep_nesting_is_refused_with_a_span_not_a_stack_overflow() {
     assert!(!r.stderr.contains("nesting deeper"), "{}", r.stderr);
 }
 
+/// The nesting limit is checked outside comments and strings, which end where the parser ends
+/// them: at every KDL v2 newline (CR, LF, NEL, VT, FF, LS, PS), not only LF. A comment ended by
+/// a form feed once hid 100 000 braces from the check, and the parser overflowed its stack. The
+/// same for single-line strings, raw strings and a `\` followed by something other than a
+/// newline.
+#[test]
+fn deep_nesting_after_any_kind_of_newline_is_refused() {
+    let deep = "{".repeat(100_000);
+    let newlines = ["\r", "\u{0B}", "\u{0C}", "\u{85}", "\u{2028}", "\u{2029}"];
+    let mut cases: Vec<(String, String)> = vec![];
+    for nl in newlines {
+        let shown = nl.escape_unicode().to_string();
+        cases.push((
+            format!("comment ended by {shown}"),
+            format!("// c{nl}{deep}\n"),
+        ));
+        cases.push((
+            format!("string ended by {shown}"),
+            format!("job \"x{nl}{deep}\n"),
+        ));
+        cases.push((
+            format!("raw string ended by {shown}"),
+            format!("job #\"x{nl}{deep}\n"),
+        ));
+    }
+    cases.push(("stray backslash".into(), format!("job \"x\" \\ {deep}\n")));
+    cases.push((
+        "backslash, comments, form feed".into(),
+        format!("job \"x\" \\ /* c */ // c\u{0C}{deep}\n"),
+    ));
+    for (what, text) in cases {
+        // A directory of several files: they are parsed on the worker threads, whose stacks are
+        // smaller than the main thread's.
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join("a.kdl"), &text).unwrap_or_else(|e| panic!("{e}"));
+        let example =
+            std::fs::read_to_string(common::root().join("examples/orders-enrichment.kdl"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..3 {
+            std::fs::write(dir.path().join(format!("e{i}.kdl")), &example)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let r = build(
+            &common::options(&[dir.path()]),
+            &dir.path().join("out"),
+            false,
+        );
+        assert_eq!(r.code, 2, "{what}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("nesting deeper than 64"),
+            "{what}: {}",
+            r.stderr
+        );
+    }
+}
+
 #[test]
 fn a_hundred_thousand_nodes_are_handled() {
     let base = std::fs::read_to_string(common::root().join("examples/stateless-router.kdl"))

@@ -209,6 +209,39 @@ enum Slashdash {
     InNode(usize),
 }
 
+/// The length of the KDL newline at `b[i..]`, or 0. KDL v2 ends a line at CR, LF, CRLF, NEL,
+/// VT, FF, LS and PS (the kdl crate's `NEWLINES`): `precheck` must end comments and single-line
+/// strings exactly where the parser does, or braces it skips would nest unchecked in the parser.
+fn newline_len(b: &[u8], i: usize) -> usize {
+    match b[i..] {
+        [b'\r', b'\n', ..] => 2,
+        [b'\r' | b'\n' | 0x0B | 0x0C, ..] => 1,
+        [0xC2, 0x85, ..] => 2,
+        [0xE2, 0x80, 0xA8 | 0xA9, ..] => 3,
+        _ => 0,
+    }
+}
+
+/// The index after the block comment that starts at `b[i..]` (`/*`); block comments nest in KDL.
+fn skip_block_comment(b: &[u8], mut i: usize) -> usize {
+    let mut level = 0usize;
+    while i < b.len() {
+        if b[i..].starts_with(b"/*") {
+            level += 1;
+            i += 2;
+        } else if b[i..].starts_with(b"*/") {
+            level -= 1;
+            i += 2;
+            if level == 0 {
+                break;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    i
+}
+
 /// Cheap checks before the parser sees the text: size, brace nesting outside strings and
 /// comments, and how deeply `/-` comments nest. Returns the span to point at.
 fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
@@ -236,19 +269,36 @@ fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
                 continue;
             }
             b'\\' => {
-                // A line continuation: the node goes on after the newline.
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
+                // A line continuation: the node goes on after the newline. Only blanks and
+                // comments may come between; anything else is read as it stands, so that no
+                // brace after a stray `\` goes uncounted.
                 i += 1;
+                loop {
+                    while i < b.len() && matches!(b[i], b' ' | b'\t') {
+                        i += 1;
+                    }
+                    if b[i..].starts_with(b"/*") {
+                        i = skip_block_comment(b, i);
+                    } else {
+                        break;
+                    }
+                }
+                if b[i..].starts_with(b"//") {
+                    while i < b.len() && newline_len(b, i) == 0 {
+                        i += 1;
+                    }
+                }
+                if i < b.len() {
+                    i += newline_len(b, i);
+                }
                 continue;
             }
-            b'\n' | b';' => {
+            _ if newline_len(b, i) > 0 || b[i] == b';' => {
                 if let Slashdash::InNode(_) = slashdash {
                     slashdash = Slashdash::None;
                 }
             }
-            b' ' | b'\t' | b'\r' => {}
+            b' ' | b'\t' => {}
             _ => {
                 if let Slashdash::Pending(at) = slashdash
                     && b[i] != b'{'
@@ -269,7 +319,7 @@ fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
                     }
                     // A single-line string cannot hold a newline: the parser reads the rest as
                     // nodes after reporting it, and so does this count.
-                    if b[i] == b'\n' && !triple {
+                    if !triple && newline_len(b, i) > 0 {
                         break;
                     }
                     if b[i] == b'"' && (!triple || b[i..].starts_with(b"\"\"\"")) {
@@ -291,38 +341,26 @@ fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
                 let mut close = vec![b'"'];
                 close.extend(std::iter::repeat_n(b'#', hashes));
                 i += hashes + 1;
-                while i < b.len() && !b[i..].starts_with(&close) && (triple || b[i] != b'\n') {
+                while i < b.len()
+                    && !b[i..].starts_with(&close)
+                    && (triple || newline_len(b, i) == 0)
+                {
                     i += 1;
                 }
-                if i < b.len() && b[i] == b'\n' {
+                if i < b.len() && !triple && newline_len(b, i) > 0 {
                     continue;
                 }
                 i += close.len();
                 continue;
             }
             b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
+                while i < b.len() && newline_len(b, i) == 0 {
                     i += 1;
                 }
                 continue;
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
-                // Block comments nest in KDL.
-                let mut level = 0usize;
-                while i < b.len() {
-                    if b[i..].starts_with(b"/*") {
-                        level += 1;
-                        i += 2;
-                    } else if b[i..].starts_with(b"*/") {
-                        level -= 1;
-                        i += 2;
-                        if level == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
+                i = skip_block_comment(b, i);
                 continue;
             }
             b'{' => {
