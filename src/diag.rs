@@ -341,7 +341,12 @@ impl Excerpt {
             .max()
             .unwrap_or(0)
             .min(file.text.len());
-        let (first, last) = (file.line_of(start), file.line_of(end));
+        // A span that ends with a line break ends on its line, not the next: otherwise a label
+        // to the end of a long line would show the whole line, unwindowed.
+        let (first, last) = (
+            file.line_of(start),
+            file.line_of(end.saturating_sub(1).max(start)),
+        );
         let line = file.lines_range(first, first);
         if first == last && line.len() > Self::LONG_LINE {
             return Self::window(file, first, line, start..end);
@@ -495,11 +500,18 @@ fn snippets(d: &Diagnostic, sources: &Sources) -> Vec<Vec<Label>> {
             .cloned()
             .collect();
         labels.sort_by_key(|l| l.span.offset);
+        // A label on a long line is shown on its own, in a window of that line: in a group,
+        // another label could widen the excerpt past what miette lays out (it pads to a label's
+        // column with a format width, which panics beyond 65 535).
+        let long = |l: &Label| {
+            let n = line(l.span.offset);
+            file.lines_range(n, n).len() > Excerpt::LONG_LINE
+        };
         let mut group: Vec<Label> = vec![];
         for l in labels {
-            let far = group
-                .last()
-                .is_some_and(|g| line(l.span.offset) > line(g.span.offset + g.span.len) + 4);
+            let far = group.last().is_some_and(|g| {
+                line(l.span.offset) > line(g.span.offset + g.span.len) + 4 || long(&l) || long(g)
+            });
             if far {
                 out.push(std::mem::take(&mut group));
             }

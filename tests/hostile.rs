@@ -431,6 +431,10 @@ fn deep_nesting_after_any_kind_of_newline_is_refused() {
     }
     cases.push(("stray backslash".into(), format!("job \"x\" \\ {deep}\n")));
     cases.push((
+        "string continued by a whitespace escape over CRLF".into(),
+        format!("job \"a\\\r\n\" {deep}\n"),
+    ));
+    cases.push((
         "backslash, comments, form feed".into(),
         format!("job \"x\" \\ /* c */ // c\u{0C}{deep}\n"),
     ));
@@ -456,6 +460,72 @@ fn deep_nesting_after_any_kind_of_newline_is_refused() {
             r.stderr.contains("nesting deeper than 64"),
             "{what}: {}",
             r.stderr
+        );
+    }
+}
+
+/// What the fast reader declines goes to the kdl crate's parser, whose error recovery on broken
+/// text with thousands of blocks takes seconds and gigabytes: more than 4 096 `{` are refused
+/// before it runs; and a broken file reports its first 100 syntax errors, not thousands.
+#[test]
+fn broken_files_with_thousands_of_blocks_or_errors_are_cut_short() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let many_blocks = format!("job \"x\" {{\n{}\n\"unclosed\n}}\n", "a {}\n".repeat(5000));
+    let p = dir.path().join("blocks.kdl");
+    std::fs::write(&p, many_blocks).unwrap_or_else(|e| panic!("{e}"));
+    let r = build(&common::options(&[&p]), &dir.path().join("out"), false);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("5001 `{` in a file that is not plain KDL"),
+        "{}",
+        r.stderr
+    );
+    let many_errors = format!("job \"x\" {{\n{}}}\n", "a \"unclosed\n".repeat(300));
+    let p = dir.path().join("errors.kdl");
+    std::fs::write(&p, many_errors).unwrap_or_else(|e| panic!("{e}"));
+    let r = build(&common::options(&[&p]), &dir.path().join("out"), false);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("more KDL syntax errors in this file are not shown after the first 100"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.matches("KDL syntax error").count() <= 102,
+        "{}",
+        r.stderr
+    );
+}
+
+/// A label more than 65 535 columns into a line once reached miette unwindowed, which pads to a
+/// label's column with a format width and panics beyond that: an unclosed block at the end of a
+/// 70 KB line (its label ends with the line break, so it seemed to span two lines), or two labels
+/// of one finding far apart on a long line.
+#[test]
+fn errors_far_into_a_very_long_line_are_reported_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cases = [
+        format!("job \"x\" {{\n{}b {{\n", "a=1 ".repeat(20_000)),
+        format!("job \"x\" {{ a {{ {}b {{\n", " ".repeat(70_000)),
+        format!("{}job \"x\" {{ a {{\n", " ".repeat(70_000)),
+        format!(
+            "job \"x\" {{\n environment {{\n{}a 1 }}\n}}\n",
+            " ".repeat(70_000)
+        ),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        let p = dir.path().join(format!("long{i}.kdl"));
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+        let r = build(&common::options(&[&p]), &dir.path().join("out"), false);
+        assert_eq!(r.code, 2, "case {i}: {}", r.stderr);
+        assert!(r.stderr.contains('×'), "case {i}: {}", r.stderr);
+        // A label on one line shows a window of it; one spanning lines shows them whole.
+        assert!(
+            r.stderr.len() < 1_000_000,
+            "case {i}: {} bytes",
+            r.stderr.len()
         );
     }
 }
