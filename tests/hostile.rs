@@ -464,17 +464,23 @@ fn deep_nesting_after_any_kind_of_newline_is_refused() {
     }
 }
 
+/// `flinkgen build` of one profile with this text: it must be refused as bad input (exit 2).
+fn build_refused(text: &str) -> flinkgen::app::Outcome {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let p = dir.path().join("profile.kdl");
+    std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+    let r = build(&common::options(&[&p]), &dir.path().join("out"), false);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    r
+}
+
 /// What the fast reader declines goes to the kdl crate's parser, whose error recovery on broken
 /// text with thousands of blocks takes seconds and gigabytes: more than 4 096 `{` are refused
 /// before it runs; and a broken file reports its first 100 syntax errors, not thousands.
 #[test]
 fn broken_files_with_thousands_of_blocks_or_errors_are_cut_short() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let many_blocks = format!("job \"x\" {{\n{}\n\"unclosed\n}}\n", "a {}\n".repeat(5000));
-    let p = dir.path().join("blocks.kdl");
-    std::fs::write(&p, many_blocks).unwrap_or_else(|e| panic!("{e}"));
-    let r = build(&common::options(&[&p]), &dir.path().join("out"), false);
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = build_refused(&many_blocks);
     assert!(
         r.stderr
             .contains("5001 `{` in a file that is not plain KDL"),
@@ -482,10 +488,7 @@ fn broken_files_with_thousands_of_blocks_or_errors_are_cut_short() {
         r.stderr
     );
     let many_errors = format!("job \"x\" {{\n{}}}\n", "a \"unclosed\n".repeat(300));
-    let p = dir.path().join("errors.kdl");
-    std::fs::write(&p, many_errors).unwrap_or_else(|e| panic!("{e}"));
-    let r = build(&common::options(&[&p]), &dir.path().join("out"), false);
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = build_refused(&many_errors);
     assert!(
         r.stderr
             .contains("more KDL syntax errors in this file are not shown after the first 100"),
@@ -505,7 +508,6 @@ fn broken_files_with_thousands_of_blocks_or_errors_are_cut_short() {
 /// of one finding far apart on a long line.
 #[test]
 fn errors_far_into_a_very_long_line_are_reported_not_a_panic() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let cases = [
         format!("job \"x\" {{\n{}b {{\n", "a=1 ".repeat(20_000)),
         format!("job \"x\" {{ a {{ {}b {{\n", " ".repeat(70_000)),
@@ -515,18 +517,11 @@ fn errors_far_into_a_very_long_line_are_reported_not_a_panic() {
             " ".repeat(70_000)
         ),
     ];
-    for (i, text) in cases.iter().enumerate() {
-        let p = dir.path().join(format!("long{i}.kdl"));
-        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
-        let r = build(&common::options(&[&p]), &dir.path().join("out"), false);
-        assert_eq!(r.code, 2, "case {i}: {}", r.stderr);
-        assert!(r.stderr.contains('×'), "case {i}: {}", r.stderr);
+    for text in &cases {
+        let r = build_refused(text);
+        assert!(r.stderr.contains('×'), "{}", r.stderr);
         // A label on one line shows a window of it; one spanning lines shows them whole.
-        assert!(
-            r.stderr.len() < 1_000_000,
-            "case {i}: {} bytes",
-            r.stderr.len()
-        );
+        assert!(r.stderr.len() < 1_000_000, "{} bytes", r.stderr.len());
     }
 }
 
