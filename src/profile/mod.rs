@@ -502,15 +502,16 @@ fn syntax_errors(e: kdl::KdlError, text: &str, file: u32) -> InputErrors {
     };
     let mut seen = std::collections::HashSet::new();
     let mut out = vec![];
-    let mut more = 0usize;
+    // Broken text can make thousands (4 000 nested unclosed blocks: 8 000, each underlining to
+    // the end of the line — a gigabyte of report): the first ones say what is wrong.
+    let mut rest: Option<(usize, Span)> = None;
     for d in e.diagnostics {
         if !seen.insert((d.span.offset(), d.span.len())) {
             continue;
         }
-        // Broken text can make thousands (4 000 nested unclosed blocks: 8 000, each underlining
-        // to the end of the line — a gigabyte of report): the first ones say what is wrong.
         if out.len() == ERRORS_PER_UNIT {
-            more += 1;
+            let (n, _) = rest.get_or_insert((0, Span::from_miette(file, d.span)));
+            *n += 1;
             continue;
         }
         let msg = d.message.clone().unwrap_or_else(|| "invalid KDL".into());
@@ -528,14 +529,8 @@ fn syntax_errors(e: kdl::KdlError, text: &str, file: u32) -> InputErrors {
         }
         out.push(diag);
     }
-    if more > 0 {
-        out.push(
-            Diagnostic::error(format!(
-                "{more} more KDL syntax errors in this file are not shown after the first {ERRORS_PER_UNIT}"
-            ))
-            .with_label(Span::new(file, 0, 0), "in this file")
-            .with_help("fix the errors above and run again"),
-        );
+    if let Some((n, from)) = rest {
+        out.push(crate::diag::not_checked(n, "KDL syntax errors", from));
     }
     if out.is_empty() {
         out.push(
