@@ -95,21 +95,6 @@ pub fn cluster_schema() -> &'static Value {
     S.get_or_init(|| built_in_schema(include_str!("../../schemas/cluster.schema.json")))
 }
 
-/// The converter's index of a profile kind's schema, built once per process.
-fn schema_index(kind: &str) -> Option<&'static SchemaIndex<'static>> {
-    static JOB: OnceLock<SchemaIndex<'static>> = OnceLock::new();
-    static CLUSTER: OnceLock<SchemaIndex<'static>> = OnceLock::new();
-    match kind {
-        "job" => Some(JOB.get_or_init(|| SchemaIndex::new(SchemaNav { root: job_schema() }))),
-        "cluster" => Some(CLUSTER.get_or_init(|| {
-            SchemaIndex::new(SchemaNav {
-                root: cluster_schema(),
-            })
-        })),
-        _ => None,
-    }
-}
-
 fn built_in_schema(text: &str) -> Value {
     // Checked in, and tested to parse (and to equal the generated schema): a failure here is a
     // broken build, not bad input. An empty schema would accept anything, so say it loudly.
@@ -130,41 +115,60 @@ pub fn generated_schema(kind: &str) -> Option<Value> {
 // schema at start-up (and first the meta-schema that checks it) was about a third of the
 // instructions of a one-profile build. The options are `validate::build_validator`'s, which the
 // tests below compare them with.
-#[jsonschema::validator(
-    path = "schemas/job.schema.json",
-    validate_formats = true,
-    formats = {
-        "size" => crate::profile::validate::is_size,
-        "duration" => crate::profile::validate::is_duration,
-    },
-    pattern_options = { engine = regex },
-)]
-struct JobValidator;
+macro_rules! profile_validator {
+    ($name:ident, $path:literal) => {
+        #[jsonschema::validator(
+                            path = $path,
+                            validate_formats = true,
+                            formats = {
+                                "size" => crate::profile::validate::is_size,
+                                "duration" => crate::profile::validate::is_duration,
+                            },
+                            pattern_options = { engine = regex },
+                        )]
+        struct $name;
+    };
+}
+profile_validator!(JobValidator, "schemas/job.schema.json");
+profile_validator!(ClusterValidator, "schemas/cluster.schema.json");
 
-#[jsonschema::validator(
-    path = "schemas/cluster.schema.json",
-    validate_formats = true,
-    formats = {
-        "size" => crate::profile::validate::is_size,
-        "duration" => crate::profile::validate::is_duration,
-    },
-    pattern_options = { engine = regex },
-)]
-struct ClusterValidator;
+/// What loading a top-level node of one kind (`job`, `cluster`) takes: its schema, its validator
+/// and the converter's index of the schema (built once per process).
+#[derive(Clone, Copy)]
+struct NodeKind {
+    schema: &'static Value,
+    check: validate::SchemaCheck,
+    index: &'static SchemaIndex<'static>,
+}
 
-/// The validator of a top-level node kind (`job` or `cluster`).
-fn validator(kind: &str) -> Option<validate::SchemaCheck> {
-    match kind {
-        "job" => Some(validate::SchemaCheck {
-            is_valid: JobValidator::is_valid,
-            iter_errors: JobValidator::iter_errors,
-        }),
-        "cluster" => Some(validate::SchemaCheck {
-            is_valid: ClusterValidator::is_valid,
-            iter_errors: ClusterValidator::iter_errors,
-        }),
-        _ => None,
-    }
+fn node_kind(kind: &str) -> Option<NodeKind> {
+    static JOB: OnceLock<SchemaIndex<'static>> = OnceLock::new();
+    static CLUSTER: OnceLock<SchemaIndex<'static>> = OnceLock::new();
+    let (schema, check, index) = match kind {
+        "job" => (
+            job_schema(),
+            validate::SchemaCheck {
+                is_valid: JobValidator::is_valid,
+                iter_errors: JobValidator::iter_errors,
+            },
+            &JOB,
+        ),
+        "cluster" => (
+            cluster_schema(),
+            validate::SchemaCheck {
+                is_valid: ClusterValidator::is_valid,
+                iter_errors: ClusterValidator::iter_errors,
+            },
+            &CLUSTER,
+        ),
+        _ => return None,
+    };
+    let index = index.get_or_init(|| SchemaIndex::new(SchemaNav { root: schema }));
+    Some(NodeKind {
+        schema,
+        check,
+        index,
+    })
 }
 
 /// The largest profile or pack file read, in bytes. Real profiles are a few KiB; a fleet is a
@@ -713,28 +717,31 @@ pub fn load_doc(doc: &KdlDocument, file: u32, into: &mut Profiles) -> Result<(),
     for node in doc.nodes() {
         let kind = node.name().value();
         let head = Span::from_miette(file, node.name().span());
-        let (schema, validator, index) = match (kind, validator(kind), schema_index(kind)) {
-            ("job", Some(v), Some(i)) => (job_schema(), v, i),
-            ("cluster", Some(v), Some(i)) => (cluster_schema(), v, i),
-            (other, ..) => {
-                let mut d = Diagnostic::error(format!("unknown top-level node `{other}`"))
-                    .with_label(head, "expected `job` or `cluster`");
-                d = match validate::did_you_mean(other, ["job", "cluster"]) {
-                    Some(c) => d.with_help(format!("did you mean `{c}`?")),
-                    None => d.with_help("a profile file holds `job \"name\" { … }` and `cluster \"name\" { … }` nodes"),
-                };
-                errors.push(d);
-                continue;
-            }
+        let Some(NodeKind {
+            schema,
+            check,
+            index,
+        }) = node_kind(kind)
+        else {
+            let mut d = Diagnostic::error(format!("unknown top-level node `{kind}`"))
+                .with_label(head, "expected `job` or `cluster`");
+            d = match validate::did_you_mean(kind, ["job", "cluster"]) {
+                Some(c) => d.with_help(format!("did you mean `{c}`?")),
+                None => d.with_help(
+                    "a profile file holds `job \"name\" { … }` and `cluster \"name\" { … }` nodes",
+                ),
+            };
+            errors.push(d);
+            continue;
         };
         let nav = SchemaNav { root: schema };
         let mut conv = Converter::new(file, nav, index);
         let json = conv.node(node, Some(schema), "");
         conv.spans.freeze();
-        let schema_errors = if (validator.is_valid)(&json) {
+        let schema_errors = if (check.is_valid)(&json) {
             vec![]
         } else {
-            let found = (validator.iter_errors)(&json);
+            let found = (check.iter_errors)(&json);
             validate::validate(found, nav, schema, &json, &conv.spans, head, kind)
         };
         let node_errors =
@@ -805,17 +812,6 @@ mod tests {
     /// options; and the converter's schema index converts as the schema itself does.
     #[test]
     fn generated_validators_and_schema_index_agree_with_the_schema() {
-        // Unoptimised, the kdl crate's recursive parser needs more than a test thread's stack for
-        // some corpus files (64 levels of nesting, the most `precheck` lets through).
-        std::thread::Builder::new()
-            .stack_size(256 << 20)
-            .spawn(compare_validators_on_every_corpus_profile)
-            .unwrap()
-            .join()
-            .unwrap();
-    }
-
-    fn compare_validators_on_every_corpus_profile() {
         let runtime_job = validate::build_validator(job_schema()).unwrap();
         let runtime_cluster = validate::build_validator(cluster_schema()).unwrap();
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -833,14 +829,22 @@ mod tests {
             };
             for node in doc.nodes() {
                 let kind = node.name().value();
-                let (generated, runtime, schema) = match kind {
-                    "job" => (validator(kind).unwrap(), &runtime_job, job_schema()),
-                    "cluster" => (validator(kind).unwrap(), &runtime_cluster, cluster_schema()),
-                    _ => continue,
+                let Some(NodeKind {
+                    schema,
+                    check: generated,
+                    index,
+                }) = node_kind(kind)
+                else {
+                    continue;
+                };
+                let runtime = if kind == "job" {
+                    &runtime_job
+                } else {
+                    &runtime_cluster
                 };
                 let head = Span::from_miette(0, node.name().span());
                 let nav = SchemaNav { root: schema };
-                let mut conv = Converter::new(0, nav, schema_index(kind).unwrap());
+                let mut conv = Converter::new(0, nav, index);
                 let json = conv.node(node, Some(schema), "");
                 conv.spans.freeze();
                 // The converter's schema index answers as the schema itself does.
