@@ -115,17 +115,19 @@ pub fn generated_schema(kind: &str) -> Option<Value> {
 // schema at start-up (and first the meta-schema that checks it) was about a third of the
 // instructions of a one-profile build. The options are `validate::build_validator`'s, which the
 // tests below compare them with.
+// rustfmt re-indents an attribute's arguments inside a macro on every run (never settling).
+#[rustfmt::skip]
 macro_rules! profile_validator {
     ($name:ident, $path:literal) => {
         #[jsonschema::validator(
-                            path = $path,
-                            validate_formats = true,
-                            formats = {
-                                "size" => crate::profile::validate::is_size,
-                                "duration" => crate::profile::validate::is_duration,
-                            },
-                            pattern_options = { engine = regex },
-                        )]
+            path = $path,
+            validate_formats = true,
+            formats = {
+                "size" => crate::profile::validate::is_size,
+                "duration" => crate::profile::validate::is_duration,
+            },
+            pattern_options = { engine = regex },
+        )]
         struct $name;
     };
 }
