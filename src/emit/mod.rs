@@ -729,20 +729,22 @@ fn count_plain_files(dir: &Path, top: bool, n: &mut usize) -> bool {
 
 /// Write one unit's files below `staging`; returns the directories it created.
 fn stage_unit(io: &dyn Io, staging: &Path, u: &Unit) -> Result<Vec<PathBuf>, EmitError> {
-    let mut dirs: Vec<PathBuf> = vec![];
+    // The unit's directory first, then its subdirectories: each `mkdir` then succeeds at the
+    // first try. Creating `jobs/<name>/k8s` first failed, looked `jobs/<name>` up in vain
+    // (blocking on `jobs/` while the other thread created a unit in it) and went up a level.
     // A unit without files (a managed cluster has no broker files) is still a directory to
     // swap in: it replaces whatever an earlier build left there.
-    if u.files.is_empty() {
-        let d = staging.join(&u.dir);
-        check_interrupt(io)?;
-        io.create_dir_all(&d)
-            .map_err(|e| io_err("create", &d, &e))?;
-        dirs.push(d);
-    }
+    let unit_dir = staging.join(&u.dir);
+    check_interrupt(io)?;
+    io.create_dir_all(&unit_dir)
+        .map_err(|e| io_err("create", &unit_dir, &e))?;
+    let mut dirs: Vec<PathBuf> = vec![unit_dir];
     for f in &u.files {
         let p = staging.join(&f.path);
         if let Some(parent) = p.parent()
-            && !dirs.iter().any(|d| d == parent)
+            // Byte equality: both sides were joined onto `staging` the same way (a `Path`
+            // comparison would parse both into components per file).
+            && !dirs.iter().any(|d| d.as_os_str() == parent.as_os_str())
         {
             check_interrupt(io)?;
             io.create_dir_all(parent)
