@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::escape::push_yaml_scalar;
+use super::block_yaml;
 
 /// Helm values of chart flinkgen-job (written by flinkgen to jobs/<job>/helm/values.yaml).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -222,7 +222,6 @@ pub fn schema() -> &'static serde_json::Value {
 
 /// The values file: a header comment, then the values as YAML.
 pub fn to_file(values: &HelmValues, namespace: &str) -> Result<String, String> {
-    let tree = serde_json::to_value(values).map_err(|e| format!("Helm values: {e}"))?;
     // A comment ends at a line break: YAML 1.1 readers also break at NEL, LS and PS.
     let line = |s: &str| -> String {
         s.chars()
@@ -241,149 +240,8 @@ pub fn to_file(values: &HelmValues, namespace: &str) -> Result<String, String> {
         line(&values.name),
         line(namespace),
     );
-    write_yaml(&tree, 0, &mut out);
+    block_yaml::write(values, &mut out).map_err(|e| format!("Helm values: {e}"))?;
     Ok(out)
-}
-
-/// Write a block mapping or sequence (or a scalar) at `indent`. Every key and string goes
-/// through `push_yaml_scalar` (or a literal block that `push_block_literal` has checked), so no value can
-/// add a key or change a type.
-fn write_yaml(v: &serde_json::Value, indent: usize, out: &mut String) {
-    use serde_json::Value as J;
-    let pad = " ".repeat(indent);
-    match v {
-        J::Object(m) => {
-            for (k, item) in m {
-                out.push_str(&pad);
-                push_yaml_scalar(out, k);
-                out.push(':');
-                write_value(item, indent, out);
-            }
-        }
-        J::Array(items) => {
-            for item in items {
-                // An item's block starts on the dash's line: write it two deeper, then put the
-                // dash in place of the first line's indentation.
-                let mut inner = String::new();
-                match item {
-                    J::Object(m) if !m.is_empty() => write_yaml(item, indent + 2, &mut inner),
-                    J::Array(a) if !a.is_empty() => write_yaml(item, indent + 2, &mut inner),
-                    _ => {
-                        inner.push_str(&" ".repeat(indent + 2));
-                        inner.push_str(scalar(item, indent + 2).trim_start());
-                        inner.push('\n');
-                    }
-                }
-                out.push_str(&pad);
-                out.push_str("- ");
-                out.push_str(&inner[indent + 2..]);
-            }
-        }
-        other => {
-            out.push_str(&pad);
-            push_scalar(out, other, indent);
-            out.push('\n');
-        }
-    }
-}
-
-/// A mapping value after `key:`: inline when it is a scalar or empty, else nested.
-fn write_value(v: &serde_json::Value, indent: usize, out: &mut String) {
-    use serde_json::Value as J;
-    match v {
-        J::Object(m) if !m.is_empty() => {
-            out.push('\n');
-            write_yaml(v, indent + 2, out);
-        }
-        J::Array(a) if !a.is_empty() => {
-            out.push('\n');
-            write_yaml(v, indent + 2, out);
-        }
-        _ => {
-            out.push(' ');
-            push_scalar(out, v, indent + 2);
-            out.push('\n');
-        }
-    }
-}
-
-/// A scalar (or empty collection); a multi-line string as a literal block indented to
-/// `indent` when that reads back exactly, double-quoted otherwise.
-fn scalar(v: &serde_json::Value, indent: usize) -> String {
-    let mut out = String::new();
-    push_scalar(&mut out, v, indent);
-    out
-}
-
-/// [`scalar`], appended to `out`.
-fn push_scalar(out: &mut String, v: &serde_json::Value, indent: usize) {
-    use serde_json::Value as J;
-    match v {
-        J::Null => out.push_str("null"),
-        J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        J::Number(n) => out.push_str(&n.to_string()),
-        J::String(s) => {
-            if !push_block_literal(out, s, indent) {
-                push_yaml_scalar(out, s);
-            }
-        }
-        J::Array(_) => out.push_str("[]"),
-        J::Object(_) => out.push_str("{}"),
-    }
-}
-
-/// `s` as a literal block scalar (`|`, `|+` or `|-` by its trailing newlines), or false (and
-/// nothing written) when a literal block cannot carry it exactly: a single line, characters
-/// that are not printable or are line breaks to some YAML reader (CR, NEL, LS, PS), a BOM, or a
-/// first line starting with a space or tab (its indentation would be taken for the block's).
-fn push_block_literal(out: &mut String, s: &str, indent: usize) -> bool {
-    if !s.contains('\n') {
-        return false;
-    }
-    let bad = |c: char| {
-        (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
-    };
-    // Byte by byte when the text is ASCII (the ConfigMap's client files are kilobytes each).
-    let any_bad = if s.is_ascii() {
-        s.bytes()
-            .any(|b| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f)
-    } else {
-        s.chars().any(bad)
-    };
-    if any_bad {
-        return false;
-    }
-    if s.lines()
-        .find(|l| !l.is_empty())
-        .is_none_or(|l| l.starts_with([' ', '\t']))
-    {
-        return false;
-    }
-    let body = s.trim_end_matches('\n');
-    let trailing = s.len() - body.len();
-    out.reserve(s.len() + (indent + 1) * (s.len() / 32 + 2));
-    out.push('|');
-    out.push_str(match trailing {
-        0 => "-",
-        1 => "",
-        _ => "+",
-    });
-    for l in body.split('\n') {
-        out.push('\n');
-        if !l.is_empty() {
-            for _ in 0..indent {
-                out.push(' ');
-            }
-            out.push_str(l);
-        }
-    }
-    // Kept trailing newlines beyond the first are empty lines of the block; the caller ends
-    // the scalar with a newline of its own.
-    for _ in 1..trailing {
-        out.push('\n');
-    }
-    true
 }
 
 #[cfg(test)]
@@ -477,23 +335,5 @@ mod tests {
         let back: HelmValues =
             serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(back, values, "{text}");
-    }
-
-    fn block_literal(s: &str, indent: usize) -> Option<String> {
-        let mut out = String::new();
-        push_block_literal(&mut out, s, indent).then_some(out)
-    }
-
-    #[test]
-    fn literal_blocks_only_for_what_they_carry() {
-        assert_eq!(block_literal("a\nb\n", 2).as_deref(), Some("|\n  a\n  b"));
-        assert_eq!(block_literal("a\nb", 2).as_deref(), Some("|-\n  a\n  b"));
-        assert_eq!(
-            block_literal("a\n\nb\n\n", 2).as_deref(),
-            Some("|+\n  a\n\n  b\n")
-        );
-        assert_eq!(block_literal("one line", 2), None);
-        assert_eq!(block_literal(" lead\nx", 2), None);
-        assert_eq!(block_literal("a\r\nb", 2), None);
     }
 }

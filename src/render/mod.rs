@@ -4,6 +4,7 @@
 //! built-in templates are written in Rust (`builtin`, proven equal to the `.j2` texts); minijinja
 //! renders the templates a user replaces.
 
+mod block_yaml;
 mod builtin;
 pub mod escape;
 pub mod helm;
