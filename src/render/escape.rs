@@ -17,35 +17,60 @@ pub fn push_yaml_scalar(out: &mut String, s: &str) {
     }
     out.reserve(s.len() + 2);
     out.push('"');
-    // Runs of characters that need no escape are copied whole.
+    // Runs of characters that need no escape are copied whole. Byte by byte: printable ASCII
+    // is most of every value, and only a non-ASCII byte needs its character decoded.
+    let bytes = s.as_bytes();
     let mut run = 0;
-    for (i, c) in s.char_indices() {
-        let escaped: Option<&str> = match c {
-            '"' => Some("\\\""),
-            '\\' => Some("\\\\"),
-            '\n' => Some("\\n"),
-            '\r' => Some("\\r"),
-            '\t' => Some("\\t"),
-            _ => None,
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let c = if b < 0x80 {
+            if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
+                i += 1;
+                continue;
+            }
+            char::from(b)
+        } else {
+            let Some(c) = s.get(i..).and_then(|rest| rest.chars().next()) else {
+                break;
+            };
+            if !(('\u{80}'..='\u{9f}').contains(&c)
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}'))
+            {
+                i += c.len_utf8();
+                continue;
+            }
+            c
         };
-        let numeric = (c as u32) < 0x20
-            || c == '\u{7f}'
-            || ('\u{80}'..='\u{9f}').contains(&c)
-            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}');
-        if escaped.is_none() && !numeric {
-            continue;
-        }
         out.push_str(&s[run..i]);
-        run = i + c.len_utf8();
-        match escaped {
-            Some(e) => out.push_str(e),
-            None if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            None => out.push_str(&format!("\\u{:04x}", c as u32)),
+        i += c.len_utf8();
+        run = i;
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push_str(&format!("\\u{:04x}", c as u32)),
         }
     }
     out.push_str(&s[run..]);
     out.push('"');
 }
+
+/// The bytes a plain scalar may hold: a conservative alphabet.
+const PLAIN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'/' | b'-' | b'+' | b'@');
+        b += 1;
+    }
+    table
+};
 
 /// Plain scalars limited to a conservative alphabet, and never a word or number form that a
 /// YAML 1.1 reader (go-yaml v2: kubectl, Helm) or a YAML 1.2 reader would take for a boolean,
@@ -59,8 +84,7 @@ fn plain_safe(s: &str) -> bool {
         return false;
     };
     !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.' | b'@'))
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-' | b'+' | b'@'))
+        && s.bytes().all(|b| PLAIN_BYTES[usize::from(b)])
         // The words are at most five letters long.
         && (s.len() > 5 || !WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)))
 }
@@ -143,7 +167,14 @@ pub fn flink_legacy(s: &str, is_key: bool) -> Result<String, String> {
 
 /// Whether [`flink_legacy`] can carry `s` (it is then written as it is).
 pub fn check_flink_legacy(s: &str, is_key: bool) -> Result<(), String> {
-    if s.contains(['\n', '\r', '#']) || s.chars().any(char::is_control) {
+    // One pass: newlines are control characters too. Byte by byte when ASCII (every key and
+    // almost every value), characters otherwise.
+    let unwritable = if s.is_ascii() {
+        s.bytes().any(|b| b < 0x20 || b == 0x7f || b == b'#')
+    } else {
+        s.chars().any(|c| c == '#' || c.is_control())
+    };
+    if unwritable {
         return Err(format!(
             "`{}` cannot be written to flink-conf.yaml (no escaping for newlines, `#` or control characters)",
             s.escape_debug()
@@ -177,6 +208,47 @@ mod tests {
         assert_eq!(yaml_scalar("true"), "\"true\"");
         assert_eq!(yaml_scalar("a\nb: c"), "\"a\\nb: c\"");
         assert_eq!(yaml_scalar(""), "\"\"");
+    }
+
+    /// The character-by-character form `push_yaml_scalar` had before it went byte by byte: the
+    /// reference its output must equal.
+    fn yaml_scalar_by_chars(s: &str) -> String {
+        if plain_safe(s) {
+            return s.to_string();
+        }
+        let mut out = String::from('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x20
+                    || c == '\u{7f}'
+                    || ('\u{80}'..='\u{9f}').contains(&c)
+                    || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') =>
+                {
+                    if (c as u32) < 0x100 {
+                        out.push_str(&format!("\\x{:02x}", c as u32));
+                    } else {
+                        out.push_str(&format!("\\u{:04x}", c as u32));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn yaml_scalars_byte_by_byte_as_char_by_char(
+            s in "(\\PC|[\u{0}-\u{1f}\u{7f}-\u{a0}\u{2028}\u{2029}\u{feff}\"\\\\])*"
+        ) {
+            proptest::prop_assert_eq!(yaml_scalar(&s), yaml_scalar_by_chars(&s));
+        }
     }
 
     #[test]
