@@ -25,7 +25,8 @@ impl Params<'_> {
         Some((
             v.clone(),
             Input {
-                name: format!("{name} ({}@{})", pack.name, pack.version),
+                // `name (pack@version)`, built without `format!`: tens of lookups per job.
+                name: [name, " (", &pack.name, "@", &pack.version, ")"].concat(),
                 value: v.to_text(),
                 span: Some(span),
             },
