@@ -20,15 +20,18 @@ use crate::diag::{Diagnostic, Span};
 /// Where each JSON location (a JSON pointer) came from.
 ///
 /// Compact, because every loaded profile keeps one until its job is resolved (a fleet holds
-/// thousands): the pointers are one string, the entries a vector sorted by pointer once the
-/// conversion is done ([`SpanMap::freeze`]); a hash map of owned strings took twice the memory.
+/// thousands): the pointers are one string, the entries a vector, and once the conversion is
+/// done ([`SpanMap::freeze`]) a hash table of entry numbers finds a pointer's entry; a hash map
+/// of owned strings took twice the memory, and sorting the entries to search them was most of
+/// the cost of the map.
 #[derive(Debug, Clone, Default)]
 pub struct SpanMap {
     /// Every pointer, one after another.
     keys: String,
     /// (start, end) of the pointer in `keys`, and its spans.
     entries: Vec<(u32, u32, Located)>,
-    /// Sorted by pointer, one entry per pointer (the last one inserted).
+    /// Entry numbers by their pointer's hash: the last entry inserted for each pointer.
+    index: hashbrown::HashTable<u32>,
     frozen: bool,
 }
 
@@ -42,6 +45,12 @@ pub struct Located {
     pub value: Span,
 }
 
+/// The hash of a pointer (fixed: the index is rebuilt, never compared across processes).
+fn pointer_hash(ptr: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one(ptr)
+}
+
 impl SpanMap {
     fn insert(&mut self, ptr: &str, loc: Located) {
         // Profiles are bounded (profile::MAX_FILE_BYTES): the offsets fit in u32.
@@ -53,44 +62,45 @@ impl SpanMap {
     }
 
     fn key(&self, e: &(u32, u32, Located)) -> &str {
-        self.keys.get(e.0 as usize..e.1 as usize).unwrap_or("")
+        key_in(&self.keys, e)
     }
 
-    /// Sort by pointer and keep the last span of each, in as little memory as it takes.
+    /// Index every pointer (its last entry wins), in as little memory as it takes.
     pub fn freeze(&mut self) {
         if self.frozen {
             return;
         }
-        let mut order: Vec<usize> = (0..self.entries.len()).collect();
-        // Stable: among equal pointers the last inserted stays last.
-        order.sort_by(|&a, &b| self.key(&self.entries[a]).cmp(self.key(&self.entries[b])));
-        let mut keys = String::with_capacity(self.keys.len());
-        let mut entries: Vec<(u32, u32, Located)> = Vec::with_capacity(self.entries.len());
-        for (n, &i) in order.iter().enumerate() {
-            let e = self.entries[i];
-            let k = self.key(&e);
-            if order
-                .get(n + 1)
-                .is_some_and(|&next| self.key(&self.entries[next]) == k)
-            {
-                continue;
+        self.keys.shrink_to_fit();
+        self.entries.shrink_to_fit();
+        let (keys, entries) = (&self.keys, &self.entries);
+        let at = |n: u32| key_in(keys, &entries[n as usize]);
+        let mut index = hashbrown::HashTable::with_capacity(entries.len());
+        for (n, e) in entries.iter().enumerate() {
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            let k = key_in(keys, e);
+            let hash = pointer_hash(k);
+            match index.find_mut(hash, |&m| at(m) == k) {
+                Some(slot) => *slot = n,
+                None => {
+                    index.insert_unique(hash, n, |&m| pointer_hash(at(m)));
+                }
             }
-            let start = u32::try_from(keys.len()).unwrap_or(u32::MAX);
-            keys.push_str(k);
-            let end = u32::try_from(keys.len()).unwrap_or(u32::MAX);
-            entries.push((start, end, e.2));
         }
-        self.keys = keys;
-        self.entries = entries;
+        index.shrink_to_fit(|&m| pointer_hash(at(m)));
+        self.index = index;
         self.frozen = true;
     }
 
     fn get(&self, ptr: &str) -> Option<&Located> {
         if self.frozen {
-            self.entries
-                .binary_search_by(|e| self.key(e).cmp(ptr))
-                .ok()
-                .map(|i| &self.entries[i].2)
+            self.index
+                .find(pointer_hash(ptr), |&n| {
+                    self.entries
+                        .get(n as usize)
+                        .is_some_and(|e| self.key(e) == ptr)
+                })
+                .and_then(|&n| self.entries.get(n as usize))
+                .map(|e| &e.2)
         } else {
             self.entries
                 .iter()
@@ -120,6 +130,10 @@ impl SpanMap {
     pub fn whole(&self, ptr: &str) -> Option<Span> {
         self.get(ptr).map(|l| l.whole)
     }
+}
+
+fn key_in<'k>(keys: &'k str, e: &(u32, u32, Located)) -> &'k str {
+    keys.get(e.0 as usize..e.1 as usize).unwrap_or("")
 }
 
 /// Navigates a schemars-generated schema (with `$defs` and `$ref`).
@@ -613,4 +627,60 @@ pub fn list_props(props: &[&str]) -> String {
         .map(|p| format!("`{p}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(offset: u32) -> Located {
+        let s = Span {
+            file: 0,
+            offset,
+            len: 1,
+        };
+        Located {
+            whole: s,
+            name: s,
+            value: s,
+        }
+    }
+
+    /// The same answers before and after `freeze`: the last span inserted for a pointer, the
+    /// closest recorded parent for `find`, nothing for a pointer never recorded.
+    #[test]
+    fn a_pointer_finds_its_last_span_frozen_or_not() {
+        let mut m = SpanMap::default();
+        let pointers: Vec<String> = (0..300)
+            .map(|i| format!("/kafka/sinks/{i}/topic"))
+            .collect();
+        for (i, p) in pointers.iter().enumerate() {
+            m.insert(p, at(i as u32));
+        }
+        m.insert("/kafka/sinks/7/topic", at(1000));
+        m.insert("/state", at(2000));
+        m.insert("", at(3000));
+        for frozen in [false, true] {
+            if frozen {
+                m.freeze();
+            }
+            let offset = |p: &str| m.whole(p).map(|s| s.offset);
+            assert_eq!(
+                offset("/kafka/sinks/7/topic"),
+                Some(1000),
+                "frozen: {frozen}"
+            );
+            assert_eq!(
+                offset("/kafka/sinks/299/topic"),
+                Some(299),
+                "frozen: {frozen}"
+            );
+            assert_eq!(offset("/kafka/sinks/300/topic"), None, "frozen: {frozen}");
+            assert_eq!(offset("/state/size"), None, "frozen: {frozen}");
+            let found = |p: &str| m.find(p).map(|l| l.whole.offset);
+            assert_eq!(found("/state/size/x"), Some(2000), "frozen: {frozen}");
+            assert_eq!(found("/other"), Some(3000), "frozen: {frozen}");
+            assert_eq!(found("/kafka/sinks/3/topic/x"), Some(3), "frozen: {frozen}");
+        }
+    }
 }
