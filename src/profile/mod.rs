@@ -280,6 +280,19 @@ fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
     let mut open: Vec<Option<usize>> = vec![];
     let mut slashdash = Slashdash::None;
     while i < b.len() {
+        // Most of a file is names, numbers and blanks, which nothing below treats specially: a
+        // name or number only moves a pending `/-` into its node.
+        if b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'_' | b'.' | b'=' | b':') {
+            if let Slashdash::Pending(at) = slashdash {
+                slashdash = Slashdash::InNode(at);
+            }
+            i += 1;
+            continue;
+        }
+        if matches!(b[i], b' ' | b'\t') {
+            i += 1;
+            continue;
+        }
         match b[i] {
             b'/' if b.get(i + 1) == Some(&b'-') => {
                 slashdash = Slashdash::Pending(i);
@@ -331,6 +344,14 @@ fn precheck(text: &str, file: u32) -> Result<(), Diagnostic> {
                 let triple = b[i..].starts_with(b"\"\"\"");
                 i += if triple { 3 } else { 1 };
                 while i < b.len() {
+                    // Plain string bytes first: no escape, no quote, no start of a newline.
+                    if !matches!(
+                        b[i],
+                        b'\\' | b'"' | b'\r' | b'\n' | 0x0B | 0x0C | 0xC2 | 0xE2
+                    ) {
+                        i += 1;
+                        continue;
+                    }
                     if b[i] == b'\\' {
                         // An escaped character, or a whitespace escape: `\` and every space
                         // and newline after it (newlines too in a single-line string).
