@@ -479,18 +479,33 @@ fn settle_writeback() {
     let _ = Command::new("sync").status();
 }
 
-/// Before a fleet's runs: write back, then drop the kernel's cached inodes and dentries
-/// (`vm.drop_caches = 2`; root only, false when not permitted). By then the harness has created
-/// hundreds of thousands of files, all still cached: with over a million inodes cached, creating
-/// a 10 000-job output cost twice the system time (a longer inode hash chain per new file, new
-/// slab pages per inode), a cost of the harness's history, not of flinkgen. Deleting the earlier
-/// outputs instead is worse: on this file system (ext4, no journal) the inode allocator skips
-/// inodes freed in the last minutes one by one (`recently_deleted`), which made runs after a
-/// large deletion several times slower. A dropped inode takes its cached pages with it: the
+/// Before a fleet's runs: write back, then drop the kernel's caches — cached inodes and
+/// dentries, and the page cache (`vm.drop_caches = 3`; root only, false when not permitted).
+/// By then the harness has created hundreds of thousands of files, all still cached: with over a
+/// million inodes cached, creating a 10 000-job output cost twice the system time (a longer
+/// inode hash chain per new file, new slab pages per inode), and with memory full of earlier
+/// outputs' pages the kernel reclaims page cache during the timed runs, on the same two cores.
+/// Both are costs of the harness's (and the machine's) history, not of flinkgen; a CI runner
+/// starts with its memory free. Deleting the earlier outputs instead is worse: on this file
+/// system (ext4, no journal) the inode allocator skips inodes freed in the last minutes one by
+/// one (`recently_deleted`), which made runs after a large deletion several times slower. The
 /// warm-up run after this reads the fleet's profiles back.
-fn forget_cached_inodes() -> bool {
+fn forget_caches() -> bool {
     settle_writeback();
-    std::fs::write("/proc/sys/vm/drop_caches", "2").is_ok()
+    std::fs::write("/proc/sys/vm/drop_caches", "3").is_ok()
+}
+
+/// Pages the kernel has scanned to reclaim memory since boot (`/proc/vmstat`: by kswapd and by
+/// allocating tasks themselves); 0 where it cannot be read.
+fn pages_reclaimed() -> u64 {
+    let Ok(text) = std::fs::read_to_string("/proc/vmstat") else {
+        return 0;
+    };
+    text.lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(k, _)| matches!(*k, "pgscan_kswapd" | "pgscan_direct"))
+        .filter_map(|(_, v)| v.trim().parse::<u64>().ok())
+        .sum()
 }
 
 fn build_process(cfg: &Config, inputs: &[&Path], out: &Path) -> Run {
@@ -647,10 +662,13 @@ fn bench_fleet_process(cfg: &Config, rep: &mut Report, f: &Fleet, reps: usize, d
     let mut sys = vec![];
     let mut rss = vec![];
     let mut codes = vec![];
+    let mut reclaimed = vec![];
     for _ in 0..reps {
         out = unused_dir(cfg, &format!("fleet-{jobs}-process"));
         settle_writeback();
+        let before = pages_reclaimed();
         let r = build_process(cfg, &[&f.dir], &out);
+        reclaimed.push(pages_reclaimed().saturating_sub(before) / 256); // 4 KiB pages → MiB
         wall.push(r.wall);
         cpu.push(r.cpu);
         sys.push(r.sys);
@@ -691,8 +709,8 @@ fn bench_fleet_process(cfg: &Config, rep: &mut Report, f: &Fleet, reps: usize, d
             if dropped {
                 ""
             } else {
-                "; the kernel's inode and dentry caches could not be dropped before (not root): \
-                 the harness's earlier outputs slow file creation"
+                "; the kernel's caches could not be dropped before (not root): the harness's \
+                 earlier outputs slow file creation"
             }
         ))
         .stat;
@@ -721,6 +739,14 @@ fn bench_fleet_process(cfg: &Config, rep: &mut Report, f: &Fleet, reps: usize, d
             "CPU/wall {:.2} (parallelism used)",
             c.median / w.median
         ));
+        // Reclaim means memory ran out during a timed run: the kernel then frees page cache
+        // while flinkgen waits, on the same two cores.
+        if reclaimed.iter().any(|&m| m > 0) {
+            r.note(format!(
+                "the kernel reclaimed memory during the runs (MiB of pages scanned: \
+                 {reclaimed:?}): it was short of free memory"
+            ));
+        }
     }
     // The kernel's part: creating the files and directories (and whatever the machine's state
     // makes that cost); flinkgen's own work is the rest.
@@ -1017,7 +1043,7 @@ fn main() {
     let in_process = &fleets[if cfg.quick { 0 } else { 1 }];
     bench_fleet_in_process(&cfg, &mut rep, in_process);
     for (f, (_, reps)) in fleets.iter().zip(fleet_sizes) {
-        let dropped = forget_cached_inodes();
+        let dropped = forget_caches();
         // Warm-up (page cache, a first output directory). Also for 10 000 jobs: this VM pages
         // out page cache unused for a minute (DAMON `pageout` of unmapped pages), the file
         // system's inode tables and bitmaps included, and the first build after it pays for
