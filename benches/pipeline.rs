@@ -481,14 +481,15 @@ fn settle_writeback() {
 
 /// Before a fleet's runs: write back, then drop the kernel's caches — cached inodes and
 /// dentries, and the page cache (`vm.drop_caches = 3`; root only, false when not permitted).
-/// By then the harness has created hundreds of thousands of files, all still cached: with over a
-/// million inodes cached, creating a 10 000-job output cost twice the system time (a longer
-/// inode hash chain per new file, new slab pages per inode), and with memory full of earlier
-/// outputs' pages the kernel reclaims page cache during the timed runs, on the same two cores.
-/// Both are costs of the harness's (and the machine's) history, not of flinkgen; a CI runner
-/// starts with its memory free. Deleting the earlier outputs instead is worse: on this file
-/// system (ext4, no journal) the inode allocator skips inodes freed in the last minutes one by
-/// one (`recently_deleted`), which made runs after a large deletion several times slower. The
+/// By then the harness has created hundreds of thousands of files, and what the kernel keeps of
+/// them makes creating more expensive: with over a million inodes cached, a 10 000-job output
+/// cost twice the system time (a longer inode hash chain per new file, new slab pages per
+/// inode); with the inodes dropped but the page cache kept (`= 2`, until d8954b2e), the same
+/// build still took 2.9 s of system time against 1.5 s, with no memory reclaimed in either run
+/// (BENCHMARKS.md). Both are costs of the harness's own history, not of flinkgen; a CI runner
+/// starts without it. Deleting the earlier outputs instead is worse: on this file system (ext4,
+/// no journal) the inode allocator skips inodes freed in the last minutes one by one
+/// (`recently_deleted`), which made runs after a large deletion several times slower. The
 /// warm-up run after this reads the fleet's profiles back.
 fn forget_caches() -> bool {
     settle_writeback();
