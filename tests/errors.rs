@@ -117,6 +117,41 @@ fn cases() -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "reference-in-flink-credential",
+            replace(
+                "artifact jar",
+                "override \"flink\" \"s3.secret-key\" \"${env:S3_SECRET_KEY}\"\n    artifact jar",
+            ),
+        ),
+        (
+            "literal-azure-account-key",
+            replace(
+                "artifact jar",
+                "override \"flink\" \"fs.azure.account.key.acme.blob.core.windows.net\" \"c2VjcmV0LWtleQ==\"\n    artifact jar",
+            ),
+        ),
+        (
+            "reference-to-unknown-provider",
+            replace(
+                "artifact jar",
+                "override \"producer\" \"ssl.key.password\" \"${vault:secret/kafka:key-password}\"\n    artifact jar",
+            ),
+        ),
+        (
+            "env-reference-override-needs-newer-client",
+            replace(
+                "artifact jar",
+                "override \"consumer\" \"ssl.truststore.password\" \"${env:TRUSTSTORE_PASSWORD}\"\n    artifact jar",
+            ),
+        ),
+        (
+            "dir-reference-outside-a-secret-name",
+            replace(
+                "artifact jar",
+                "override \"producer\" \"ssl.key.password\" \"${dir:/opt/flink/secrets/Not_A_Name:pw}\"\n    artifact jar",
+            ),
+        ),
+        (
             "env-secret-needs-newer-client",
             replace(
                 "artifact jar",

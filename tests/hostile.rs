@@ -850,6 +850,28 @@ fn references_are_all_that_reaches_outputs_explain_and_the_manifest() {
         }
     }
     assert!(secret_values >= 2, "the credential keys were checked");
+    // A reference works only where the client declares its provider, and a `dir` reference
+    // only where the pods mount its Secret (tests/kafka_clients.rs proves it with the client).
+    let consumer =
+        std::fs::read_to_string(out.join("jobs/stateless-router/kafka/consumer.properties"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    for line in [
+        "config.providers=dir,env",
+        "config.providers.dir.class=org.apache.kafka.common.config.provider.DirectoryConfigProvider",
+        "config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+    ] {
+        assert!(consumer.lines().any(|l| l == line), "{line}:\n{consumer}");
+    }
+    let deployment =
+        std::fs::read_to_string(out.join("jobs/stateless-router/k8s/flinkdeployment.yaml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    for secret in ["kafka-user", "truststore"] {
+        assert!(
+            deployment.contains(&format!("secretName: {secret}\n"))
+                && deployment.contains(&format!("mountPath: /opt/flink/secrets/{secret}\n")),
+            "Secret {secret} is not mounted:\n{deployment}"
+        );
+    }
     let explained = explain_cmd(
         &opts,
         &["sasl.jaas.config".into(), "ssl.truststore.password".into()],

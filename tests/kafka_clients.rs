@@ -253,8 +253,24 @@ impl Secrets {
     }
 }
 
-/// `secret="…" key="…"` pairs of a profile text (KDL), in order.
+/// The (Secret, key) pairs a profile text (KDL) references, in order: `secret="…" key="…"`,
+/// then the `${dir:/opt/flink/secrets/<secret>:<key>}` references of its overrides.
 fn secret_refs(profile: &str) -> Vec<(String, String)> {
+    let mut out = security_secret_refs(profile);
+    let mut rest = profile;
+    while let Some(at) = rest.find("${dir:/opt/flink/secrets/") {
+        rest = &rest[at + "${dir:/opt/flink/secrets/".len()..];
+        if let Some((secret_key, _)) = rest.split_once('}')
+            && let Some((secret, key)) = secret_key.split_once(':')
+        {
+            out.push((secret.to_string(), key.to_string()));
+        }
+    }
+    out
+}
+
+/// `secret="…" key="…"` pairs of a profile text (KDL), in order.
+fn security_secret_refs(profile: &str) -> Vec<(String, String)> {
     fn quoted_after<'a>(s: &'a str, attr: &str) -> Option<(&'a str, &'a str)> {
         let at = s.find(attr)?;
         let rest = &s[at + attr.len()..];
@@ -818,13 +834,13 @@ fn consumer_override(rng: &mut Rng, i: usize) -> (String, String) {
 /// A producer override that may clash with idempotence or the delivery timeout: what FG106
 /// and FG113 are about.
 ///
-/// Two conflicts are left out here because flinkgen gets them wrong (see the ignored tests
+/// This includes the two conflicts flinkgen once got wrong (pinned by
 /// `fg106_reports_an_exactly_once_sink_with_idempotence_turned_off` and
 /// `fg113_uses_the_linger_default_of_the_connectors_client`): `enable.idempotence=false` on an
-/// exactly-once job, and an explicit delivery.timeout.ms within 5 ms above the default
-/// linger.ms + request.timeout.ms (where the linger.ms default of the client and of the
+/// exactly-once job, and an explicit delivery.timeout.ms just above the default
+/// linger.ms + request.timeout.ms (where the linger.ms defaults of the client and of the
 /// cluster's Kafka version differ).
-fn conflicting_override(rng: &mut Rng, exactly_once: bool) -> Vec<(String, String)> {
+fn conflicting_override(rng: &mut Rng) -> Vec<(String, String)> {
     let one = |k: &str, v: String| vec![(k.to_string(), v)];
     match rng.below(6) {
         0 => one(
@@ -836,7 +852,7 @@ fn conflicting_override(rng: &mut Rng, exactly_once: bool) -> Vec<(String, Strin
             one("retries", kdl_number(rng, r))
         }
         2 => {
-            let b = exactly_once || rng.percent(50);
+            let b = rng.percent(50);
             one("enable.idempotence", kdl_bool(rng, b))
         }
         3 => one("max.in.flight.requests.per.connection", num_in(rng, 1, 10)),
@@ -859,15 +875,12 @@ fn conflicting_override(rng: &mut Rng, exactly_once: bool) -> Vec<(String, Strin
                 None
             };
             let sum = linger.unwrap_or(0) + request.unwrap_or(30_000);
-            let mut dt = match rng.below(4) {
+            let dt = match rng.below(4) {
                 0 => sum.saturating_sub(rng.range(1, 1000)),
                 1 => sum + rng.range(0, 10),
                 2 => sum.saturating_sub(rng.range(0, 6)),
                 _ => rng.range(1000, 200_000),
             };
-            if linger.is_none() && (sum..sum + 5).contains(&dt) {
-                dt = sum + 5;
-            }
             v.push((
                 "delivery.timeout.ms".to_string(),
                 kdl_number(rng, dt.max(1) as i64),
@@ -1048,10 +1061,23 @@ fn profile(rng: &mut Rng, i: usize, mode: Mode) -> Generated {
     }
     if conflicts && has_sink {
         for _ in 0..rng.range(1, 3) {
-            for o in conflicting_override(rng, delivery == "exactly-once") {
+            for o in conflicting_override(rng) {
                 overrides.push(("producer", o));
             }
         }
+    }
+    // A credential override as a config-provider reference: flinkgen must declare the
+    // provider (and mount a `dir` reference's Secret) for the client to resolve it.
+    if rng.percent(30) {
+        let target = if has_sink { "producer" } else { "consumer" };
+        // Not the key/trust store passwords: the client refuses those without a store location.
+        let key = "ssl.key.password";
+        let value = if !connector3 && rng.percent(40) {
+            format!("${{env:{}}}", rng.pick(ENV_VARS))
+        } else {
+            format!("${{dir:/opt/flink/secrets/tls-{name}:{key}}}")
+        };
+        overrides.push((target, (key.to_string(), format!("\"{value}\""))));
     }
     for (target, (k, v)) in overrides {
         let _ = writeln!(p, "    override \"{target}\" \"{k}\" {v}");

@@ -568,7 +568,8 @@ fn syntax_errors(e: kdl::KdlError, text: &str, file: u32) -> InputErrors {
 }
 
 /// Whether a key names a credential (`sasl.jaas.config`, `ssl.key.password`, `s3.secret-key`,
-/// `basic.auth.user.info`, …): its value must be a reference, never a literal.
+/// `basic.auth.user.info`, an Azure storage account key or SAS token, a metrics reporter's API
+/// key, a client's PEM private key …): its value must be a reference, never a literal.
 pub fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     [
@@ -581,9 +582,19 @@ pub fn is_secret_key(key: &str) -> bool {
         "access.key",
         "user.info",
         "private",
+        // fs.azure.account.key.<account>… (not fs.azure.account.keyprovider…, a class name)
+        "account.key.",
+        // fs.azure.sas.<container>.<account>…
+        ".sas.",
+        // metrics.reporter.dghttp.apikey and the like
+        "apikey",
+        "api-key",
+        "api.key",
+        "api_key",
     ]
     .iter()
     .any(|w| k.contains(w))
+        || k == "ssl.keystore.key"
 }
 
 /// Whether a credential value holds references only: the whole value is one config-provider
@@ -819,6 +830,34 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
+
+    #[test]
+    fn credential_keys_are_recognised_and_their_neighbours_are_not() {
+        for key in [
+            "sasl.jaas.config",
+            "ssl.key.password",
+            "ssl.keystore.key",
+            "s3.secret-key",
+            "s3.access-key",
+            "fs.azure.account.key.acme.blob.core.windows.net",
+            "fs.azure.sas.logs.acme.blob.core.windows.net",
+            "metrics.reporter.dghttp.apikey",
+            "basic.auth.user.info",
+        ] {
+            assert!(is_secret_key(key), "{key} names a credential");
+        }
+        for key in [
+            "sasl.mechanism",
+            "ssl.keystore.location",
+            "ssl.keystore.type",
+            "fs.azure.account.keyprovider.acme.blob.core.windows.net",
+            "fs.azure.account.auth.type",
+            "s3.endpoint",
+            "key.serializer",
+        ] {
+            assert!(!is_secret_key(key), "{key} does not name a credential");
+        }
+    }
 
     fn kdl_files_in(dir: &Path) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)

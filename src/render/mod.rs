@@ -362,23 +362,31 @@ fn render_job(
         Some(Value::List(l)) => l,
         _ => &[],
     };
-    // Pod volumes: the Kafka credentials' Secrets (read-only) and the node's local disk.
-    let mut volumes: Vec<builtin::Volume> = match job
-        .get(DocKind::K8s, "podTemplate.secretVolumes")
-        .map(|e| &e.value)
-    {
-        Some(Value::List(l)) => l
-            .iter()
-            .map(|s| builtin::Volume {
-                kind: "secret",
-                source: s.clone(),
-                volume: format!("secret-{s}"),
-                path: secret_mount(s),
-                read_only: "true",
-            })
-            .collect(),
-        _ => vec![],
-    };
+    // Pod volumes: the Secrets that Kafka credentials reference — `security`'s, then those of
+    // overrides' `${dir:…}` references — read-only, each once; and the node's local disk.
+    let mut secrets: Vec<&String> = vec![];
+    for key in [
+        "podTemplate.secretVolumes",
+        crate::resolve::overrides::REFERENCED_SECRETS,
+    ] {
+        if let Some(Value::List(l)) = job.get(DocKind::K8s, key).map(|e| &e.value) {
+            for s in l {
+                if !secrets.contains(&s) {
+                    secrets.push(s);
+                }
+            }
+        }
+    }
+    let mut volumes: Vec<builtin::Volume> = secrets
+        .into_iter()
+        .map(|s| builtin::Volume {
+            kind: "secret",
+            source: s.clone(),
+            volume: format!("secret-{s}"),
+            path: secret_mount(s),
+            read_only: "true",
+        })
+        .collect();
     if let Some(local) = job
         .get(DocKind::K8s, "podTemplate.localVolume")
         .and_then(|e| e.value.as_str())

@@ -13,6 +13,89 @@ pub fn secret_mount(secret: &str) -> String {
     format!("/opt/flink/secrets/{secret}")
 }
 
+/// The config providers Kafka's clients ship: the name a reference uses (`${env:VAR}`), the
+/// class, and the kafka-clients release that added it (KIP-297, KIP-632, KIP-887).
+const PROVIDERS: &[(&str, &str, &str)] = &[
+    (
+        "dir",
+        "org.apache.kafka.common.config.provider.DirectoryConfigProvider",
+        "2.7.0",
+    ),
+    (
+        "env",
+        "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+        "3.5.0",
+    ),
+    (
+        "file",
+        "org.apache.kafka.common.config.provider.FileConfigProvider",
+        "2.0.0",
+    ),
+];
+
+/// The config-provider references in a client value, as (provider, what follows its `:`):
+/// `${dir:/opt/flink/secrets/s:password}` → ("dir", "/opt/flink/secrets/s:password").
+pub fn provider_references(value: &str) -> Vec<(&str, &str)> {
+    let mut out = vec![];
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        let inner = &rest[start + 2..];
+        let Some(end) = inner.find('}') else { break };
+        if let Some((provider, arg)) = inner[..end].split_once(':') {
+            out.push((provider, arg));
+        }
+        rest = &inner[end + 1..];
+    }
+    out
+}
+
+/// Whether a client of release `clients` ships config provider `name`; the error says why not.
+pub fn check_provider(name: &str, clients: &str) -> Result<(), String> {
+    match PROVIDERS.iter().find(|(n, _, _)| *n == name) {
+        Some((_, class, since)) if version_lt(clients, since) => Err(format!(
+            "`${{{name}:…}}` needs kafka-clients {since} or later ({}), but this job's connector ships kafka-clients {clients}",
+            class.rsplit('.').next().unwrap_or(class)
+        )),
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "`${{{name}:…}}` names config provider `{name}`, which Kafka's clients do not ship; an undeclared provider leaves the reference as literal text"
+        )),
+    }
+}
+
+/// Declare config provider `name` (one of [`PROVIDERS`]) in a client document: add it to
+/// `config.providers` (kept sorted, each once) and set its class. Without the declaration
+/// Kafka's client leaves `${name:…}` in the value as it is, and the credential is that text.
+pub fn declare_provider(plan: &mut JobPlan, kind: DocKind, name: &str, origin: &Origin) {
+    let Some((_, class, _)) = PROVIDERS.iter().find(|(n, _, _)| *n == name) else {
+        return;
+    };
+    let doc = plan.doc_mut(kind);
+    let mut names: Vec<String> = doc
+        .get("config.providers")
+        .map(Value::kafka_text)
+        .unwrap_or_default()
+        .split(',')
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect();
+    if names.iter().any(|n| n == name) {
+        return;
+    }
+    names.push(name.to_string());
+    names.sort();
+    doc.set(
+        "config.providers",
+        Value::Str(names.join(",")),
+        origin.clone(),
+    );
+    doc.set(
+        format!("config.providers.{name}.class"),
+        Value::Str((*class).to_string()),
+        origin.clone(),
+    );
+}
+
 /// The broker's `transaction.max.timeout.ms` as the cluster states it, or the Kafka default.
 fn broker_max_timeout(cx: &JobCtx<'_>) -> (u64, Origin) {
     let c = &cx.cluster.value;
@@ -370,14 +453,10 @@ fn security(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
                 .with_label(cx.span(ptr), "env reference")
                 .with_help("reference a Kubernetes Secret instead: `secret=\"name\" key=\"key\"`"));
             }
-            if !providers.contains(&"env") {
-                providers.push("env");
-            }
+            providers.push("env");
             Ok(format!("${{env:{var}}}"))
         } else {
-            if !providers.contains(&"dir") {
-                providers.push("dir");
-            }
+            providers.push("dir");
             let secret = r.secret.clone().unwrap_or_default();
             let key = r.key.clone().unwrap_or_default();
             Ok(format!("${{dir:{}:{key}}}", secret_mount(&secret)))
@@ -398,19 +477,10 @@ fn security(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
         inputs: vec![cx.input("username", "reference", "/security/username"), cx.input("password", "reference", "/security/password")].into(),
     };
     set_all(plan, "sasl.jaas.config", &jaas, o.clone());
-    providers.sort();
-    set_all(plan, "config.providers", &providers.join(","), o.clone());
-    for prov in providers {
-        let class = match prov {
-            "env" => "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
-            _ => "org.apache.kafka.common.config.provider.DirectoryConfigProvider",
-        };
-        set_all(
-            plan,
-            &format!("config.providers.{prov}.class"),
-            class,
-            o.clone(),
-        );
+    for kind in &kinds {
+        for prov in &providers {
+            declare_provider(plan, *kind, prov, &o);
+        }
     }
     let mut secrets: Vec<String> = [user, pass]
         .iter()

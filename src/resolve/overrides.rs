@@ -2,12 +2,16 @@
 //! Flink's MemorySize/Duration, Kafka's ConfigDef types (per Kafka version), Kubernetes quantities.
 
 use super::context::JobCtx;
+use super::kafka;
 use crate::diag::{Diagnostic, ERRORS_PER_UNIT};
 use crate::plan::{DocKind, JobPlan, Origin, Value};
 use crate::policy::kafka_model;
 use crate::profile::OverrideTarget;
 use crate::profile::validate::did_you_mean;
 use crate::units;
+
+/// What to do instead of a credential in Flink's configuration.
+const FLINK_CREDENTIAL_HELP: &str = "give the Flink pods a cloud identity instead of a key (`kubernetes identity=\"…\"`: an IAM role on EKS, a managed identity on AKS, a service account on GKE); config-provider references (`${env:…}`, `${dir:…}`) work only in `producer` and `consumer` overrides, whose Kafka clients resolve them";
 
 /// Keys the Flink Kubernetes Operator derives itself and rejects in flinkConfiguration.
 const OPERATOR_FORBIDDEN: &[&str] = &[
@@ -84,6 +88,22 @@ pub fn apply(
             span: cx.job.spans.whole(&node).unwrap_or(key_span),
         };
         let text = o.value.to_text();
+        // Flink resolves no `${…}` in its configuration (only Kafka's clients have config
+        // providers): such a credential would be used as the literal text of the reference.
+        if o.target == OverrideTarget::Flink
+            && crate::profile::is_secret_key(&o.key)
+            && text.contains("${")
+        {
+            errors.push(
+                Diagnostic::error(format!(
+                    "Flink does not resolve config-provider references: `{}` would hold the reference's text, not the credential",
+                    o.key
+                ))
+                .with_label(value_span, "not resolved by Flink")
+                .with_help(FLINK_CREDENTIAL_HELP),
+            );
+            continue;
+        }
         // A credential is a reference, never a literal (the loader has already masked the
         // value in every report: `profile::secret_spans`).
         if crate::profile::is_secret_key(&o.key) && !crate::profile::is_reference_only(&text) {
@@ -93,9 +113,11 @@ pub fn apply(
                     o.key
                 ))
                 .with_label(value_span, "a literal secret (not shown)")
-                .with_help(
-                    "use `security { password secret=\"name\" key=\"key\" }` for SASL, or write the value as a config-provider reference: `${dir:/opt/flink/secrets/<secret>:<key>}` (a mounted Kubernetes Secret) or `${env:VAR}`",
-                ),
+                .with_help(if o.target == OverrideTarget::Flink {
+                    FLINK_CREDENTIAL_HELP
+                } else {
+                    "use `security { password secret=\"name\" key=\"key\" }` for SASL, or write the value as a config-provider reference: `${dir:/opt/flink/secrets/<secret>:<key>}` (a Kubernetes Secret flinkgen mounts) or `${env:VAR}`"
+                }),
             );
             continue;
         }
@@ -246,9 +268,82 @@ fn kafka(
             format!("Kafka type: {}", def.ty),
         )
     })?;
+    references(cx, plan, kind, text, &origin)?;
     plan.doc_mut(kind)
         .set(key, Value::Str(text.trim().to_string()), origin);
     Ok(())
+}
+
+/// The config-provider references in a client override (`${env:VAR}`, `${dir:PATH:KEY}`,
+/// `${file:PATH:KEY}`) work only where the client declares their provider: declare each one,
+/// if the connector's kafka-clients ships it, and mount the Kubernetes Secret a `dir`
+/// reference reads from flinkgen's Secret directory (`/opt/flink/secrets/<secret>`).
+fn references(
+    cx: &JobCtx<'_>,
+    plan: &mut JobPlan,
+    kind: DocKind,
+    text: &str,
+    origin: &Origin,
+) -> OverrideResult {
+    let clients = cx.connector_release("kafka-clients").unwrap_or("3.4.0");
+    for (provider, arg) in kafka::provider_references(text) {
+        kafka::check_provider(provider, clients).map_err(|msg| {
+            (
+                false,
+                msg,
+                "use `${env:VAR}` (kafka-clients 3.5+), `${dir:/opt/flink/secrets/<secret>:<key>}` (a Kubernetes Secret flinkgen mounts) or `${file:<path>:<key>}`".to_string(),
+            )
+        })?;
+        kafka::declare_provider(plan, kind, provider, origin);
+        let root = kafka::secret_mount("");
+        if provider == "dir"
+            && let Some(secret) = arg
+                .rsplit_once(':')
+                .and_then(|(dir, _)| dir.strip_prefix(&root))
+        {
+            if !is_secret_name(secret) {
+                return Err((
+                    false,
+                    format!(
+                        "`{}` is not a Kubernetes Secret's directory",
+                        root.clone() + secret
+                    ),
+                    format!(
+                        "Secrets are mounted at `{root}<secret>`: write `${{dir:{root}<secret>:<key>}}` with the Secret's name"
+                    ),
+                ));
+            }
+            let k8s = plan.doc_mut(DocKind::K8s);
+            let mut secrets = match k8s.get(REFERENCED_SECRETS) {
+                Some(Value::List(l)) => l.clone(),
+                _ => vec![],
+            };
+            if !secrets.iter().any(|s| s == secret) {
+                secrets.push(secret.to_string());
+                secrets.sort();
+                k8s.set(REFERENCED_SECRETS, Value::List(secrets), origin.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The FlinkDeployment's Secret volumes that overrides' `dir` references read (those of
+/// `security` are `podTemplate.secretVolumes`, whose first names the Strimzi KafkaUser's Secret).
+pub const REFERENCED_SECRETS: &str = "podTemplate.referencedSecretVolumes";
+
+/// A Kubernetes object name (RFC 1123 subdomain): what a Secret may be called.
+fn is_secret_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !part.starts_with('-')
+                && !part.ends_with('-')
+        })
 }
 
 fn kubernetes(
