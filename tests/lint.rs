@@ -416,3 +416,102 @@ fn lint_findings_as_sarif_point_into_the_linted_files() {
     );
     assert_eq!(loc["region"]["startLine"], 5);
 }
+
+/// A literal credential in a linted file is masked before any report renders — human, JSON and
+/// SARIF, snippets included — and reported without its text; a reference that would not resolve
+/// (a provider the file does not declare; any reference in Flink's configuration) is an error;
+/// a declared reference is fine.
+#[test]
+fn literal_credentials_in_linted_files_never_reach_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let literals = [
+        "hunter2-jaas",
+        "trustme-42",
+        "AKIA-literal-9",
+        "sql-literal-7",
+        "broker-literal-3",
+    ];
+    std::fs::write(
+        dir.path().join("producer.properties"),
+        "bootstrap.servers=k:9092\nsecurity.protocol=SASL_SSL\nsasl.mechanism=PLAIN\n\
+         sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"hunter2-jaas\";\n\
+         transaction.timeout.ms=3600000\nssl.truststore.password=trustme-42\nssl.key.password=${env:KEY_PW}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("consumer.properties"),
+        "bootstrap.servers=k:9092\nconfig.providers=env\n\
+         config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider\n\
+         ssl.key.password=${env:DECLARED}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("flink-conf.yaml"),
+        "s3.secret-key: ${env:S3_KEY}\ns3.access-key: AKIA-literal-9\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("tables.sql"),
+        "CREATE TABLE t (x INT) WITH (\n  'connector' = 'kafka',\n  'topic' = 't',\n  'properties.bootstrap.servers' = 'k:9092',\n  'properties.ssl.key.password' = 'sql-literal-7'\n);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("server.properties"),
+        "ssl.keystore.password=broker-literal-3\nmin.insync.replicas=2\n",
+    )
+    .unwrap();
+    let path = dir.path().to_str().unwrap();
+    let fact_list = facts(&["kafka-version=3.9", "brokers=3"]);
+    for format in [Format::Human, Format::Json, Format::Sarif] {
+        let out = app::lint_cmd(
+            &Options {
+                format,
+                ..opts(&[path])
+            },
+            &fact_list,
+        );
+        assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+        for literal in literals {
+            assert!(
+                !out.stdout.contains(literal) && !out.stderr.contains(literal),
+                "{format:?} shows {literal}:\n{}{}",
+                out.stdout,
+                out.stderr
+            );
+        }
+    }
+    let l = flinkgen::lint::lint(&[PathBuf::from(path)], &fact_list, &[])
+        .unwrap_or_else(|(e, s)| panic!("{}", flinkgen::diag::render_human(&e.0, &s, false)));
+    let said = |severity: flinkgen::diag::Severity, what: &str| {
+        l.findings
+            .iter()
+            .filter(|f| f.severity == severity && f.message.contains(what))
+            .count()
+    };
+    use flinkgen::diag::Severity::{Error, Warning};
+    for key in [
+        "`sasl.jaas.config`",
+        "`ssl.truststore.password`",
+        "`s3.access-key`",
+        "`ssl.key.password` holds",
+        "`ssl.keystore.password`",
+    ] {
+        assert_eq!(
+            said(Warning, key),
+            1,
+            "one literal-credential warning for {key}"
+        );
+    }
+    assert_eq!(
+        said(Error, "`ssl.key.password` references config provider `env`"),
+        1
+    );
+    assert_eq!(
+        said(
+            Error,
+            "Flink does not resolve config-provider references: `s3.secret-key`"
+        ),
+        1
+    );
+    assert_eq!(said(Error, "DECLARED"), 0, "a declared provider is fine");
+}

@@ -11,6 +11,7 @@ pub mod facts;
 pub mod flink_conf;
 pub mod properties;
 pub mod read;
+mod secrets;
 pub mod sql;
 pub mod yaml;
 
@@ -146,9 +147,12 @@ pub fn lint_texts(
     if !errors.is_empty() {
         return Err((InputErrors(errors), sources));
     }
+    // Before anything is reported: no report may show a literal credential of these files.
+    let credentials = secrets::screen(&pieces, &mut sources);
     let built = assemble::assemble(pieces, &facts, &packs);
     let mut findings = crate::check::check(&built.plan, &packs);
     findings.extend(built.notes);
+    findings.extend(credentials);
     Ok(Linted {
         sources,
         packs,
