@@ -382,7 +382,7 @@ fn render_job(
         .map(|s| builtin::Volume {
             kind: "secret",
             source: s.clone(),
-            volume: format!("secret-{s}"),
+            volume: secret_volume_name(s),
             path: secret_mount(s),
             read_only: "true",
         })
@@ -1099,4 +1099,53 @@ fn render_cluster(c: &ClusterPlan, templates: &Templates) -> Result<Unit, Diagno
         _ => {}
     }
     Ok(Unit { dir, files })
+}
+
+/// The pod volume of Secret `secret`: `secret-<name>` — a volume name is a DNS-1123 label (at
+/// most 63 characters, no dots) while a Secret name may be a 253-character subdomain, so other
+/// names get their dots replaced, are shortened, and carry a hash of the whole name (two
+/// Secrets never share a volume).
+fn secret_volume_name(secret: &str) -> String {
+    const MAX: usize = 63;
+    let plain = format!("secret-{secret}");
+    if plain.len() <= MAX && !plain.contains('.') {
+        return plain;
+    }
+    let hash = crate::emit::sha256_hex(secret.as_bytes());
+    let label: String = secret.replace('.', "-").chars().take(MAX - 7 - 9).collect();
+    format!("secret-{}-{}", label.trim_end_matches('-'), &hash[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::secret_volume_name;
+
+    fn is_dns_label(s: &str) -> bool {
+        s.len() <= 63
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-')
+    }
+
+    #[test]
+    fn every_secret_name_gets_its_own_valid_volume_name() {
+        assert_eq!(secret_volume_name("kafka-user"), "secret-kafka-user");
+        let long = format!("{}.x", "a".repeat(250));
+        let names = [
+            "kafka-user",
+            "kafka.user",
+            "kafka-user.x",
+            &long,
+            &long[2..],
+        ];
+        let volumes: Vec<String> = names.iter().map(|n| secret_volume_name(n)).collect();
+        for (n, v) in names.iter().zip(&volumes) {
+            assert!(is_dns_label(v), "{n} → {v}");
+        }
+        let mut unique = volumes.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), volumes.len(), "{volumes:?}");
+    }
 }
