@@ -246,7 +246,7 @@ pub fn fmt_cmd(paths: &[PathBuf], check: bool, color: bool) -> Outcome {
     let mut changed: Vec<(PathBuf, String, String)> = vec![];
     let mut unchanged = 0usize;
     for f in &files {
-        let text = match std::fs::read_to_string(f) {
+        let text = match profile::read_bounded(f) {
             Ok(t) => t,
             Err(e) => {
                 errors.push(Diagnostic::error(format!(

@@ -375,6 +375,36 @@ fn a_ten_megabyte_profile_is_refused_before_parsing() {
     assert!(r.stderr.contains("larger than 4 MiB"), "{}", r.stderr);
 }
 
+/// What other commands read — files to lint, profiles to format, templates — is bounded like
+/// profiles: `/dev/zero` (endless) is refused, not read until memory runs out.
+#[test]
+fn every_file_flinkgen_reads_is_read_with_a_bound() {
+    let endless = Path::new("/dev/zero");
+    if !endless.exists() {
+        return;
+    }
+    let r = flinkgen::app::lint_cmd(&common::options(&[endless]), &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("larger than 4 MiB"), "{}", r.stderr);
+    let r = flinkgen::app::fmt_cmd(&[endless.to_path_buf()], true, false);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("larger than 4 MiB"), "{}", r.stderr);
+    // A template directory whose flink-conf template is endless.
+    let templates = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (dir, path) = common::profile(
+        &std::fs::read_to_string(common::root().join("examples/stateless-router.kdl"))
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(endless, templates.path().join("client.properties.j2"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut opts = common::options(&[&path]);
+    opts.templates = Some(templates.path().to_path_buf());
+    let r = build(&opts, &dir.path().join("out"), false);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("larger than 4 MiB"), "{}", r.stderr);
+}
+
 #[test]
 fn deep_nesting_is_refused_with_a_span_not_a_stack_overflow() {
     let text = format!("job \"x\" {}\n", "a {".repeat(100_000));

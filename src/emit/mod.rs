@@ -279,7 +279,10 @@ fn lock<'a>(io: &'a dyn Io, out: &Path) -> Result<Lock<'a>, Diagnostic> {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
                 let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
+                // The holder writes its pid; a hostile lock file is not read whole.
+                let _ = std::io::Read::by_ref(&mut file)
+                    .take(64)
+                    .read_to_string(&mut holder);
                 let holder = holder.trim();
                 let who = if holder.is_empty() {
                     "another flinkgen build".to_string()

@@ -108,7 +108,7 @@ pub fn lint(
     let mut texts = vec![];
     for f in files {
         let name = display_path(&f);
-        match std::fs::read_to_string(&f) {
+        match crate::profile::read_bounded(&f) {
             Ok(t) => texts.push((name, t)),
             Err(e) => errors.push(
                 Diagnostic::error(format!("cannot read {name}: {e}"))

@@ -103,7 +103,7 @@ pub fn environment(dir: Option<&Path>) -> Result<Templates, Diagnostic> {
                     .join(", ")
             )));
         }
-        let text = std::fs::read_to_string(&p)
+        let text = crate::profile::read_bounded(&p)
             .map_err(|e| Diagnostic::error(format!("cannot read template {}: {e}", p.display())))?;
         env.add_template_owned(name, text)
             .map_err(|e| Diagnostic::error(format!("template {}: {e}", p.display())))?;
