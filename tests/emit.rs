@@ -189,6 +189,75 @@ fn output_through_a_symlink_is_refused() {
     assert!(!out.path().join("manifest.json").exists());
 }
 
+/// The lock file is flinkgen's own: a link planted there (to an existing file or to nowhere)
+/// is refused, and nothing outside the output is created or truncated.
+#[cfg(unix)]
+#[test]
+fn a_lock_file_that_is_a_link_is_refused() {
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let elsewhere = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let victim = elsewhere.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap_or_else(|e| panic!("{e}"));
+    for target in [victim.clone(), elsewhere.path().join("new")] {
+        let lock = out.path().join(".flinkgen.lock");
+        let _ = std::fs::remove_file(&lock);
+        std::os::unix::fs::symlink(&target, &lock).unwrap_or_else(|e| panic!("{e}"));
+        let r = build_into(out.path(), false);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.contains("is a symbolic link"), "{}", r.stderr);
+        assert_eq!(
+            common::tree(elsewhere.path()),
+            [("victim".to_string(), b"precious\n".to_vec())].into(),
+            "nothing outside the output is created or written"
+        );
+    }
+}
+
+/// Recovering a killed build's staging moves back only real directories into a real `jobs/`
+/// or `clusters/`: links planted in a stale staging directory, or in place of `jobs/`, move
+/// nothing into or out of a directory outside the output.
+#[cfg(unix)]
+#[test]
+fn recovering_stale_staging_never_follows_a_link() {
+    use std::os::unix::fs::symlink;
+    let mkdir = |p: &Path| std::fs::create_dir_all(p).unwrap_or_else(|e| panic!("{e}"));
+    // `jobs` is a link out of the output; the stale staging holds a unit to move back.
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let elsewhere = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let planted = out
+        .path()
+        .join(".flinkgen-staging-1/.previous/jobs/planted");
+    mkdir(&planted);
+    std::fs::write(planted.join("evil.sh"), "x").unwrap_or_else(|e| panic!("{e}"));
+    symlink(elsewhere.path(), out.path().join("jobs")).unwrap_or_else(|e| panic!("{e}"));
+    let r = build_into(out.path(), false);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        common::tree(elsewhere.path()).is_empty(),
+        "nothing moved out of the output"
+    );
+    // `.previous` is a link to a directory outside the output, whose units must stay there.
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let elsewhere = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    mkdir(&out.path().join("jobs"));
+    mkdir(&elsewhere.path().join("jobs/precious"));
+    std::fs::write(elsewhere.path().join("jobs/precious/f"), "x").unwrap_or_else(|e| panic!("{e}"));
+    mkdir(&out.path().join(".flinkgen-staging-1"));
+    symlink(
+        elsewhere.path(),
+        out.path().join(".flinkgen-staging-1/.previous"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = build_into(out.path(), false);
+    assert!(r.code <= 1, "{}", r.stderr);
+    assert_eq!(
+        common::tree(elsewhere.path()),
+        [("jobs/precious/f".to_string(), b"x".to_vec())].into(),
+        "the directory outside the output is untouched"
+    );
+    assert!(!out.path().join("jobs/precious").exists());
+}
+
 /// Every file's inode, so a test can tell a file left alone from one rewritten with the same
 /// bytes (each write goes to a new file renamed into place).
 #[cfg(unix)]

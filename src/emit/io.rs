@@ -96,12 +96,12 @@ impl Io for RealIo {
         fs::File::open(path)?.sync_all()
     }
     fn open_lock(&self, path: &Path) -> io::Result<fs::File> {
-        fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(path)
+        let mut options = fs::OpenOptions::new();
+        options.create(true).truncate(false).read(true).write(true);
+        // Never through a link: it would create or truncate a file outside the output.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        options.open(path)
     }
     fn fsync(&self) -> bool {
         self.fsync

@@ -269,6 +269,17 @@ impl Lock<'_> {
 
 fn lock<'a>(io: &'a dyn Io, out: &Path) -> Result<Lock<'a>, Diagnostic> {
     let path = out.join(LOCK_FILE);
+    // Opening a link would create or truncate its target, wherever it is (the real `open_lock`
+    // also refuses links itself, should one appear after this look).
+    if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Diagnostic::error(format!(
+            "{} is a symbolic link; flinkgen does not write through links",
+            path.display()
+        ))
+        .with_help(
+            "remove the link; the lock file is flinkgen's own and is removed after every build",
+        ));
+    }
     // A build that removed the lock file between our open and our flock leaves us locking a file
     // no one else can see: retry with the file that is there now.
     for _ in 0..10 {
@@ -637,9 +648,17 @@ fn recover_locked(io: &dyn Io, out: &Path) -> Result<(), Diagnostic> {
                 .map_err(|e| io_err("remove", &dir, &e))?;
             continue;
         }
+        // Only what a build of ours moved aside is moved back: real directories all the way,
+        // into a real `jobs/` or `clusters/`. A link planted anywhere on either side would
+        // otherwise move data into, or out of, a directory outside the output.
+        let real_dir = |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
         let previous = dir.join(".previous");
         for kind in ["jobs", "clusters"] {
-            let Ok(units) = fs::read_dir(previous.join(kind)) else {
+            let (from, into) = (previous.join(kind), out.join(kind));
+            if !real_dir(&previous) || !real_dir(&from) || !real_dir(&into) {
+                continue;
+            }
+            let Ok(units) = fs::read_dir(&from) else {
                 continue;
             };
             let mut units: Vec<PathBuf> = units.filter_map(Result::ok).map(|e| e.path()).collect();
@@ -648,8 +667,8 @@ fn recover_locked(io: &dyn Io, out: &Path) -> Result<(), Diagnostic> {
                 let Some(name) = aside.file_name() else {
                     continue;
                 };
-                let target = out.join(kind).join(name);
-                if fs::symlink_metadata(&target).is_err() {
+                let target = into.join(name);
+                if real_dir(&aside) && fs::symlink_metadata(&target).is_err() {
                     io.rename(&aside, &target)
                         .map_err(|e| io_err("restore", &target, &e))?;
                 }
