@@ -152,6 +152,20 @@ fn cases() -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "literal-broker-secret",
+            replace(
+                "    broker \"transaction.max.timeout.ms\" 7200000",
+                "    broker \"transaction.max.timeout.ms\" 7200000\n    broker \"ssl.keystore.password\" value=\"hunter2\"",
+            ),
+        ),
+        (
+            "broker-reference-to-undeclared-provider",
+            replace(
+                "    broker \"transaction.max.timeout.ms\" 7200000",
+                "    broker \"transaction.max.timeout.ms\" 7200000\n    broker \"ssl.keystore.password\" \"${file:/opt/kafka/secrets/ks.properties:password}\"",
+            ),
+        ),
+        (
             "env-secret-needs-newer-client",
             replace(
                 "artifact jar",

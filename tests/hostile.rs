@@ -822,6 +822,20 @@ fn literal_secrets_never_appear_in_any_report() {
         ),
         format!("override \"flink\" \"s3.secret-key\" \"{sentinel}\"\n    artifact jar"),
         format!("override \"flink\" \"fs.s3a.access.key\" \"{sentinel}\"\n    artifact jar"),
+        // The named forms: only the value is masked, so the masked text parses the same.
+        format!(
+            "override \"producer\" \"ssl.key.password\" value=\"{sentinel}\"\n    artifact jar"
+        ),
+        format!(
+            "override target=\"consumer\" key=\"ssl.key.password\" value=\"{sentinel}\"\n    artifact jar"
+        ),
+        // Broker settings of the cluster.
+        format!(
+            "artifact jar\n}}\ncluster \"x\" {{\n    kafka version=\"3.9\" brokers=1 bootstrap=\"x:9092\"\n    deployment \"plain\"\n    broker \"ssl.keystore.password\" \"{sentinel}\"\n}}\njob \"y\" {{\n    artifact jar"
+        ),
+        format!(
+            "artifact jar\n}}\ncluster \"x\" {{\n    kafka version=\"3.9\" brokers=1 bootstrap=\"x:9092\"\n    deployment \"plain\"\n    broker key=\"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config\" value=\"{sentinel}\"\n}}\njob \"y\" {{\n    artifact jar"
+        ),
     ];
     for case in &cases {
         let text = base.replacen("artifact jar", case, 1);
@@ -917,4 +931,39 @@ fn references_are_all_that_reaches_outputs_explain_and_the_manifest() {
             "{line}"
         );
     }
+}
+
+/// A broker credential as a reference builds when the cluster declares its provider, and the
+/// broker's settings carry the reference and the declaration (the refusals are in errors.rs).
+#[test]
+fn a_broker_credential_reference_with_its_provider_declared_builds() {
+    let base = std::fs::read_to_string(common::root().join("examples/stateless-router.kdl"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = base
+        .replacen("deployment \"strimzi\" version=\"0.45.1\"", "deployment \"plain\"", 1)
+        .replacen(
+            "    broker \"default.replication.factor\" 1",
+            "    broker \"default.replication.factor\" 1\n    broker \"config.providers\" \"file\"\n    broker \"config.providers.file.class\" \"org.apache.kafka.common.config.provider.FileConfigProvider\"\n    broker \"ssl.keystore.password\" \"${file:/opt/kafka/secrets/ks.properties:password}\"",
+            1,
+        );
+    let (dir, path) = common::profile(&text);
+    let out = dir.path().join("out");
+    let r = build(&common::options(&[&path]), &out, false);
+    assert!(r.code <= 1, "{}", r.stderr);
+    let server = std::fs::read_to_string(out.join("clusters/dev/server.properties"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let props: BTreeMap<String, String> = java_properties::read(server.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .collect();
+    assert_eq!(
+        props.get("config.providers").map(String::as_str),
+        Some("file"),
+        "{server}"
+    );
+    assert_eq!(
+        props.get("ssl.keystore.password").map(String::as_str),
+        Some("${file:/opt/kafka/secrets/ks.properties:password}"),
+        "{server}"
+    );
 }

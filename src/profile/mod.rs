@@ -678,17 +678,27 @@ pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<Span> {
                         }
                     }
                 }
-                "override" => {
-                    let args: Vec<_> = node
-                        .entries()
-                        .iter()
-                        .filter(|e| e.name().is_none())
-                        .collect();
-                    if let [_, key, value, ..] = args.as_slice()
+                // `override TARGET KEY VALUE` and `broker KEY VALUE`, each part positional or
+                // named (`value="…"`).
+                name @ ("override" | "broker") => {
+                    let parts: &[&str] = if name == "override" {
+                        &["target", "key", "value"]
+                    } else {
+                        &["key", "value"]
+                    };
+                    let mut positional = node.entries().iter().filter(|e| e.name().is_none());
+                    let mut part = |want: &str| {
+                        node.entries()
+                            .iter()
+                            .rfind(|e| e.name().is_some_and(|n| n.value() == want))
+                            .or_else(|| positional.next())
+                    };
+                    let found: Vec<_> = parts.iter().map(|p| part(p)).collect();
+                    if let [.., Some(key), Some(value)] = found.as_slice()
                         && key.value().as_string().is_some_and(is_secret_key)
                         && !value.value().as_string().is_some_and(is_reference_only)
                     {
-                        out.push(Span::from_miette(file, value.span()));
+                        out.push(value_span(file, value));
                     }
                 }
                 _ => {}
@@ -696,6 +706,24 @@ pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<Span> {
         }
     }
     out
+}
+
+/// The span of an entry's value: the whole entry for an argument, the part after `=` for a
+/// property. Masking covers only the value, so that the masked text parses to the same nodes
+/// (the file is parsed again after masking: `value=****` stays a property, `****` an argument).
+fn value_span(file: u32, entry: &kdl::KdlEntry) -> Span {
+    let whole = Span::from_miette(file, entry.span());
+    match entry.name() {
+        None => whole,
+        Some(name) => {
+            let name = Span::from_miette(file, name.span());
+            Span {
+                file,
+                offset: name.offset + name.len + 1,
+                len: whole.len.saturating_sub(name.len + 1),
+            }
+        }
+    }
 }
 
 /// A node's conversion and schema errors together, but only one per place (each schema error is

@@ -127,7 +127,38 @@ pub fn build(c: &Located<ClusterProfile>, packs: &PackSet) -> Result<ClusterPlan
             continue;
         }
         let text = b.value.to_text();
-        if let Some(m) = model {
+        // A credential is a reference, never a literal (masked already: `profile::secret_spans`),
+        // and a reference resolves only through a provider this cluster's settings declare.
+        if crate::profile::is_secret_key(&b.key) && !crate::profile::is_reference_only(&text) {
+            errors.push(
+                Diagnostic::error(format!(
+                    "broker `{}` holds a literal secret; flinkgen writes credentials only as references",
+                    b.key
+                ))
+                .with_label(value_span, "a literal secret (not shown)")
+                .with_help("write a config-provider reference, e.g. `${file:/opt/kafka/secrets/broker.properties:ssl.keystore.password}`, and declare its provider: `broker \"config.providers\" \"file\"` and `broker \"config.providers.file.class\" \"org.apache.kafka.common.config.provider.FileConfigProvider\"`"),
+            );
+            continue;
+        }
+        if let Some(provider) = crate::resolve::kafka::provider_references(&text)
+            .into_iter()
+            .map(|(provider, _)| provider)
+            .find(|provider| !declares_provider(&p.broker, provider))
+        {
+            errors.push(
+                Diagnostic::error(format!(
+                    "broker `{}` references config provider `{provider}`, which this cluster's `config.providers` does not declare: the broker would take the reference's text as the value",
+                    b.key
+                ))
+                .with_label(value_span, "not resolved")
+                .with_help(format!("declare it: `broker \"config.providers\" \"{provider}\"` and `broker \"config.providers.{provider}.class\" \"…\"`")),
+            );
+            continue;
+        }
+        // Read by every Kafka AbstractConfig, though not every version's documented model
+        // lists them.
+        let provider_key = b.key == "config.providers" || b.key.starts_with("config.providers.");
+        if let Some(m) = model.filter(|_| !provider_key) {
             match m.broker.get(b.key.as_str()) {
                 None => {
                     let mut d = Diagnostic::error(format!(
@@ -211,6 +242,14 @@ pub fn build(c: &Located<ClusterProfile>, packs: &PackSet) -> Result<ClusterPlan
     } else {
         Err(errors)
     }
+}
+
+/// Whether a cluster's broker settings declare config provider `name` in `config.providers`.
+fn declares_provider(settings: &[crate::profile::BrokerSetting], name: &str) -> bool {
+    settings
+        .iter()
+        .filter(|b| b.key == "config.providers")
+        .any(|b| b.value.to_text().split(',').any(|p| p.trim() == name))
 }
 
 /// The broker's effective numeric value: the cluster's setting, or Kafka's documented default.
