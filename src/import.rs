@@ -14,6 +14,14 @@ use crate::lint::Linted;
 use crate::plan::{ClusterPlan, DocKind, JobPlan, Origin, Value};
 use crate::profile::{self, Profiles};
 
+/// Why a literal credential of the files is left out of the profiles (never written, even as
+/// a line the loader would refuse: the profiles are files the user keeps).
+const LITERAL_CREDENTIAL: &str = "a literal credential (not shown); flinkgen writes credentials only as references: add a `security` reference or a `${dir:…}`/`${env:…}` override";
+
+fn literal_credential(key: &str, value: &str) -> bool {
+    profile::is_secret_key(key) && !profile::is_reference_only(value)
+}
+
 /// One generated profile file.
 pub struct ImportedFile {
     pub path: String,
@@ -155,6 +163,7 @@ fn job_draft(
     instance: &str,
     sources: &Sources,
     todo: &mut Vec<String>,
+    not_expressed: &mut Vec<String>,
 ) -> Draft {
     let name = profile_name(&job.name);
     let mut lines: Vec<Line> = vec![];
@@ -351,6 +360,10 @@ fn job_draft(
                 continue;
             }
             let from = where_from(&e.origin, sources);
+            if literal_credential(key, &e.value.flink_text()) {
+                not_expressed.push(format!("{from} {key}: {LITERAL_CREDENTIAL}"));
+                continue;
+            }
             lines.push(Line {
                 text: format!(
                     "override {} {} {}   // {from}",
@@ -377,6 +390,7 @@ fn cluster_draft(
     bootstrap: Option<&str>,
     sources: &Sources,
     todo: &mut Vec<String>,
+    not_expressed: &mut Vec<String>,
 ) -> Draft {
     let name = profile_name(&c.name);
     let mut lines = vec![];
@@ -439,6 +453,10 @@ fn cluster_draft(
     });
     for (key, e) in c.current.sorted() {
         let from = where_from(&e.origin, sources);
+        if literal_credential(key, &e.value.kafka_text()) {
+            not_expressed.push(format!("{from} {key}: {LITERAL_CREDENTIAL}"));
+            continue;
+        }
         lines.push(Line {
             text: format!(
                 "broker {} {}   // {from}",
@@ -554,6 +572,7 @@ pub fn import(l: &Linted) -> Imported {
             bootstrap.as_deref(),
             &l.sources,
             &mut todo,
+            &mut not_expressed,
         ));
     }
     for j in &l.plan.jobs {
@@ -561,7 +580,14 @@ pub fn import(l: &Linted) -> Imported {
             .plan
             .cluster(&j.cluster)
             .map_or_else(|| "kafka".to_string(), |c| profile_name(&c.name));
-        drafts.push(job_draft(j, &cluster, instance, &l.sources, &mut todo));
+        drafts.push(job_draft(
+            j,
+            &cluster,
+            instance,
+            &l.sources,
+            &mut todo,
+            &mut not_expressed,
+        ));
         if let Some(d) = j.doc(DocKind::Downstream) {
             for (key, e) in d.sorted() {
                 not_expressed.push(format!(

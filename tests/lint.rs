@@ -514,4 +514,35 @@ fn literal_credentials_in_linted_files_never_reach_a_report() {
         1
     );
     assert_eq!(said(Error, "DECLARED"), 0, "a declared provider is fine");
+    // A compose file's FLINK_PROPERTIES, too; and `import` writes none of them into the
+    // profiles it generates, nor into its report.
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        "services:\n  jobmanager:\n    image: flink:1.20.1\n    environment:\n      FLINK_PROPERTIES: |\n        s3.secret-key: compose-literal-5\n",
+    )
+    .unwrap();
+    let profiles = tempfile::tempdir().unwrap();
+    let out = app::import_cmd(&opts(&[path]), &fact_list, profiles.path(), true);
+    let written: String = common::tree(profiles.path())
+        .into_values()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .collect();
+    assert!(!written.is_empty(), "{}{}", out.stdout, out.stderr);
+    for literal in literals.iter().chain(&["compose-literal-5"]) {
+        assert!(
+            !written.contains(literal)
+                && !out.stdout.contains(literal)
+                && !out.stderr.contains(literal),
+            "import shows {literal}:\n{written}\n{}{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+    assert!(
+        out.stdout.contains("a literal credential (not shown)")
+            || out.stderr.contains("a literal credential (not shown)"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
 }
