@@ -251,6 +251,20 @@ fn cases() -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            // flinkgen writes config.yaml, but the operator still writes the FlinkDeployment's
+            // configuration as flink-conf.yaml on Flink 1.x: a line break would inject a key.
+            "legacy-format-on-flink-1-with-config-yaml",
+            replace(
+                "artifact jar",
+                "override \"flink\" \"pipeline.name\" \"orders\\nrest.port: 1\"\n    artifact jar",
+            )
+            .replacen(
+                "flink version=\"1.20\" operator=\"1.15\"",
+                "flink version=\"1.20\" operator=\"1.15\" config-file=\"config.yaml\"",
+                1,
+            ),
+        ),
+        (
             "config-file-not-read-by-version",
             replace(
                 "version=\"1.20\" operator",

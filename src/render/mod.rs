@@ -299,7 +299,11 @@ fn render_job(
         .map(|d| d.sorted())
         .unwrap_or_default();
     let legacy = job.config_file == "flink-conf.yaml";
-    if legacy {
+    // The operator writes a FlinkDeployment's flinkConfiguration as flink-conf.yaml for every
+    // Flink 1.x (policies/flink/1.*.kdl: `config-file "flink-conf.yaml"`), whatever file flinkgen
+    // writes beside it: `config-file="config.yaml"` does not make the deployment safe.
+    let operator_legacy = flink_version.starts_with("1.");
+    if legacy || operator_legacy {
         // The legacy parser has no escaping: refuse what it cannot carry, at the value's source.
         for (k, e) in &flink_sorted {
             let problem = escape::check_flink_legacy(k, true).and_then(|()| match &e.value {
@@ -313,7 +317,7 @@ fn render_job(
                     d = d.with_label(span, "this value");
                 }
                 return Err(d.with_help(format!(
-                    "remove the character, or write config.yaml (Flink 1.19/1.20: `flink … config-file=\"config.yaml\"`; Flink 2.x always does); job `{}`",
+                    "remove the character: on Flink 1.x the operator writes the FlinkDeployment's configuration as flink-conf.yaml, whose line format cannot carry it (Flink 2.x writes config.yaml); job `{}`",
                     job.name
                 )));
             }
