@@ -137,6 +137,9 @@ impl SourceFile {
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
     files: Vec<SourceFile>,
+    /// The texts masked by [`Sources::redact`] (4 bytes or longer), which [`Sources::scrub`]
+    /// masks in messages too: a message may quote a value (a schema error quotes the instance).
+    redacted: Vec<String>,
 }
 
 impl Sources {
@@ -163,10 +166,28 @@ impl Sources {
         let start = (span.offset as usize).min(f.text.len());
         let end = (start + span.len as usize).min(f.text.len());
         if f.text.is_char_boundary(start) && f.text.is_char_boundary(end) {
+            let text = &f.text[start..end];
+            // Quoted or not, a message may quote the value itself, or its unescaped form.
+            for literal in [text, text.trim_matches('"')] {
+                if literal.len() >= 4 && !self.redacted.iter().any(|r| r == literal) {
+                    self.redacted.push(literal.to_string());
+                }
+            }
             f.text.replace_range(start..end, &"*".repeat(end - start));
             // A masked newline joins two lines.
             f.positions = OnceLock::new();
         }
+    }
+    /// `text` with every masked literal replaced by `****`: what a report may print of a
+    /// message, a help or a label.
+    pub fn scrub<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        let mut out = std::borrow::Cow::Borrowed(text);
+        for literal in &self.redacted {
+            if out.contains(literal.as_str()) {
+                out = std::borrow::Cow::Owned(out.replace(literal.as_str(), "****"));
+            }
+        }
+        out
     }
     /// `file:line:col` of a span, for one-line output.
     pub fn location(&self, span: Span) -> String {
@@ -539,7 +560,7 @@ fn view(d: &Diagnostic, sources: &Sources) -> MietteView {
             .iter()
             .map(|l| {
                 LabeledSpan::new(
-                    Some(l.text.clone()),
+                    Some(sources.scrub(&l.text).into_owned()),
                     l.span.offset as usize,
                     l.span.len as usize,
                 )
@@ -566,10 +587,10 @@ fn view(d: &Diagnostic, sources: &Sources) -> MietteView {
         })
         .collect();
     MietteView {
-        message: d.message.clone(),
+        message: sources.scrub(&d.message).into_owned(),
         code: d.code.clone(),
         severity,
-        help: d.help.clone(),
+        help: d.help.as_deref().map(|h| sources.scrub(h).into_owned()),
         source,
         labels,
         related,
@@ -594,7 +615,7 @@ pub fn render_human(diags: &[Diagnostic], sources: &Sources, color: bool) -> Str
                 for d in chunk {
                     let v = view(d, sources);
                     if handler.render_report(&mut text, &v).is_err() {
-                        text.push_str(&d.message);
+                        text.push_str(&sources.scrub(&d.message));
                     }
                     text.push('\n');
                 }
@@ -656,10 +677,10 @@ pub fn render_json(diags: &[Diagnostic], sources: &Sources) -> serde_json::Value
                 serde_json::json!({
                     "severity": d.severity,
                     "code": d.code,
-                    "message": d.message,
-                    "help": d.help,
+                    "message": sources.scrub(&d.message),
+                    "help": d.help.as_deref().map(|h| sources.scrub(h)),
                     "labels": d.labels.iter().map(|l| serde_json::json!({
-                        "text": l.text,
+                        "text": sources.scrub(&l.text),
                         "span": span_json(l.span, sources),
                     })).collect::<Vec<_>>(),
                 })
@@ -671,6 +692,21 @@ pub fn render_json(diags: &[Diagnostic], sources: &Sources) -> serde_json::Value
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_masked_text_is_masked_in_messages_too() {
+        let mut s = Sources::default();
+        let id = s.add("f", "password=\"hunter2\" pin=42\n");
+        s.redact(Span::new(id, 9, 9));
+        s.redact(Span::new(id, 23, 2));
+        assert_eq!(s.get(id).text, "password=********* pin=**\n");
+        assert_eq!(
+            s.scrub("bad value `hunter2` (\"hunter2\"), pin 42"),
+            "bad value `****` (****), pin 42",
+            "quoted or not; literals under 4 bytes are too common to replace"
+        );
+        assert!(matches!(s.scrub("nothing"), std::borrow::Cow::Borrowed(_)));
+    }
 
     fn sources(text: &str) -> (Sources, u32) {
         let mut s = Sources::default();

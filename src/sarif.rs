@@ -145,9 +145,9 @@ fn family(code: &str) -> &'static str {
 /// One result per diagnostic. Its primary location is the first label in a file of the user's
 /// (built-in packs are not); every other label is a related location.
 fn result(d: &Diagnostic, sources: &Sources, rule_index: Option<usize>) -> Value {
-    let mut text = d.message.clone();
+    let mut text = sources.scrub(&d.message).into_owned();
     if let Some(h) = &d.help {
-        text.push_str(&format!("\n\nHelp: {h}"));
+        text.push_str(&format!("\n\nHelp: {}", sources.scrub(h)));
     }
     let mut r = json!({
         "level": level(d.severity),
@@ -162,7 +162,7 @@ fn result(d: &Diagnostic, sources: &Sources, rule_index: Option<usize>) -> Value
         let l = &d.labels[i];
         r["locations"] = json!([{
             "physicalLocation": physical(l.span, sources),
-            "message": {"text": l.text},
+            "message": {"text": sources.scrub(&l.text)},
         }]);
     }
     let related: Vec<Value> = d
@@ -175,7 +175,7 @@ fn result(d: &Diagnostic, sources: &Sources, rule_index: Option<usize>) -> Value
             json!({
                 "id": id,
                 "physicalLocation": physical(l.span, sources),
-                "message": {"text": l.text},
+                "message": {"text": sources.scrub(&l.text)},
             })
         })
         .collect();

@@ -822,6 +822,17 @@ fn literal_secrets_never_appear_in_any_report() {
         ),
         format!("override \"flink\" \"s3.secret-key\" \"{sentinel}\"\n    artifact jar"),
         format!("override \"flink\" \"fs.s3a.access.key\" \"{sentinel}\"\n    artifact jar"),
+        // Messages that quote the value: a schema error quotes the instance it refuses.
+        format!(
+            "security protocol=\"SASL_SSL\" sasl-mechanism=\"PLAIN\" {{\n username secret=\"s\" key=\"u\"\n password {{\n value \"{sentinel}\"\n }}\n }}\n    artifact jar"
+        ),
+        format!(
+            "security protocol=\"SASL_SSL\" sasl-mechanism=\"PLAIN\" {{\n username secret=\"s\" key=\"u\"\n password env=\"{sentinel}\"\n }}\n    artifact jar"
+        ),
+        // A misspelt credential key (refused as unknown, its snippet shown).
+        format!(
+            "override \"consumer\" \"ssl.truststore.pasword\" \"{sentinel}\"\n    artifact jar"
+        ),
         // The named forms: only the value is masked, so the masked text parses the same.
         format!(
             "override \"producer\" \"ssl.key.password\" value=\"{sentinel}\"\n    artifact jar"
@@ -841,7 +852,7 @@ fn literal_secrets_never_appear_in_any_report() {
         let text = base.replacen("artifact jar", case, 1);
         let (dir, path) = common::profile(&text);
         let out = dir.path().join("out");
-        for format in [Format::Human, Format::Json] {
+        for format in [Format::Human, Format::Json, Format::Sarif] {
             let mut opts = common::options(&[&path]);
             opts.format = format;
             for r in [

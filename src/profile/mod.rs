@@ -574,6 +574,10 @@ pub fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     [
         "password",
+        // misspelt: a key with a typo is still a credential in a report
+        "passwd",
+        "pasword",
+        "pwd",
         "secret",
         "jaas",
         "token",
@@ -669,13 +673,22 @@ pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<Span> {
                 "security" => {
                     for cred in node.children().map(|c| c.nodes()).unwrap_or_default() {
                         for e in cred.entries() {
-                            let is_ref = e
-                                .name()
-                                .is_some_and(|n| ["env", "secret", "key"].contains(&n.value()));
+                            // A reference is shaped like one; anything else may be the secret.
+                            let is_ref = e.name().is_some_and(|n| {
+                                let v = e.value().as_string().unwrap_or("");
+                                match n.value() {
+                                    "env" => is_env_name(v),
+                                    "secret" => is_object_name(v),
+                                    "key" => is_secret_key_name(v),
+                                    _ => false,
+                                }
+                            });
                             if !is_ref {
-                                out.push(Span::from_miette(file, e.span()));
+                                out.push(value_span(file, e));
                             }
                         }
+                        // Nothing below a credential is a reference (`password { value "…" }`).
+                        mask_all_below(cred, file, &mut out);
                     }
                 }
                 // `override TARGET KEY VALUE` and `broker KEY VALUE`, each part positional or
@@ -706,6 +719,42 @@ pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<Span> {
         }
     }
     out
+}
+
+/// Mask every entry of every node below `node`.
+fn mask_all_below(node: &kdl::KdlNode, file: u32, out: &mut Vec<Span>) {
+    for child in node.children().map(|c| c.nodes()).unwrap_or_default() {
+        out.extend(child.entries().iter().map(|e| value_span(file, e)));
+        mask_all_below(child, file, out);
+    }
+}
+
+/// `env=` of a credential reference: an environment variable's name (the schema's pattern).
+fn is_env_name(v: &str) -> bool {
+    v.len() <= 128
+        && v.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_uppercase() || b == b'_')
+        && v.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// `secret=`: a Kubernetes object name (the schema's pattern).
+fn is_object_name(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 253
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && v.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
+/// `key=`: a key within a Secret (the schema's pattern).
+fn is_secret_key_name(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 253
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
 }
 
 /// The span of an entry's value: the whole entry for an argument, the part after `=` for a
