@@ -268,7 +268,7 @@ pub fn load(opts: &Options) -> Result<Loaded, (InputErrors, Sources)> {
             (p, e)
         };
         // Loaded, or the literal secrets to mask before loading.
-        type FirstParse = Result<(Profiles, Option<InputErrors>), Vec<crate::diag::Span>>;
+        type FirstParse = Result<(Profiles, Option<InputErrors>), Vec<profile::SecretSpan>>;
         let first: Vec<FirstParse> = ids
             .par_iter()
             .map(|id| match profile::parse_kdl(&sources, *id) {
@@ -279,9 +279,14 @@ pub fn load(opts: &Options) -> Result<Loaded, (InputErrors, Sources)> {
                 Err(e) => Ok(load(Err(e), *id)),
             })
             .collect();
-        for span in first.iter().filter_map(|r| r.as_ref().err()).flatten() {
-            sources.redact(*span);
+        let mut embedded = vec![];
+        for secret in first.iter().filter_map(|r| r.as_ref().err()).flatten() {
+            sources.redact(secret.span());
+            if let profile::SecretSpan::Embedded(span) = secret {
+                embedded.push(profile::embedded_credential_error(*span));
+            }
         }
+        errors.extend(embedded);
         let loaded: Vec<(Profiles, Option<InputErrors>)> = first
             .into_par_iter()
             .zip(ids.par_iter())

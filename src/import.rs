@@ -20,6 +20,7 @@ const LITERAL_CREDENTIAL: &str = "a literal credential (not shown); flinkgen wri
 
 fn literal_credential(key: &str, value: &str) -> bool {
     profile::is_secret_key(key) && !profile::is_reference_only(value)
+        || !profile::embedded_credentials(value).is_empty()
 }
 
 /// One generated profile file.

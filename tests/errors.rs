@@ -152,6 +152,13 @@ fn cases() -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "credential-inside-a-value",
+            replace(
+                "artifact jar",
+                "override \"flink\" \"env.java.opts.all\" \"-Djavax.net.ssl.trustStorePassword=changeit\"\n    artifact jar",
+            ),
+        ),
+        (
             "literal-broker-secret",
             replace(
                 "    broker \"transaction.max.timeout.ms\" 7200000",

@@ -829,6 +829,11 @@ fn literal_secrets_never_appear_in_any_report() {
         format!(
             "security protocol=\"SASL_SSL\" sasl-mechanism=\"PLAIN\" {{\n username secret=\"s\" key=\"u\"\n password env=\"{sentinel}\"\n }}\n    artifact jar"
         ),
+        // A credential inside another setting's value.
+        format!(
+            "override \"flink\" \"env.java.opts.all\" \"-Djavax.net.ssl.keyStorePassword={sentinel} -Dx=1\"\n    artifact jar"
+        ),
+        format!("override \"producer\" \"client.id\" \"password={sentinel}\"\n    artifact jar"),
         // A misspelt credential key (refused as unknown, its snippet shown).
         format!(
             "override \"consumer\" \"ssl.truststore.pasword\" \"{sentinel}\"\n    artifact jar"

@@ -430,6 +430,8 @@ fn literal_credentials_in_linted_files_never_reach_a_report() {
         "AKIA-literal-9",
         "sql-literal-7",
         "broker-literal-3",
+        "commented-literal-8",
+        "jvm-option-literal-6",
     ];
     std::fs::write(
         dir.path().join("producer.properties"),
@@ -447,7 +449,7 @@ fn literal_credentials_in_linted_files_never_reach_a_report() {
     .unwrap();
     std::fs::write(
         dir.path().join("flink-conf.yaml"),
-        "s3.secret-key: ${env:S3_KEY}\ns3.access-key: AKIA-literal-9\n",
+        "s3.secret-key: ${env:S3_KEY}\ns3.access-key: AKIA-literal-9\n# s3.secret-key: commented-literal-8\nenv.java.opts.all: -Djavax.net.ssl.keyStorePassword=jvm-option-literal-6\n",
     )
     .unwrap();
     std::fs::write(

@@ -134,6 +134,7 @@ pub fn lint_texts(
     let mut errors = vec![];
     let mut pieces = vec![];
     let mut read_as = vec![];
+    let first_file = sources.files().len() as u32;
     for (name, text) in texts {
         let id = sources.add(name.clone(), text);
         match read::read(&name, id, &sources.get(id).text) {
@@ -149,6 +150,9 @@ pub fn lint_texts(
     }
     // Before anything is reported: no report may show a literal credential of these files.
     let credentials = secrets::screen(&pieces, &mut sources);
+    for id in first_file..sources.files().len() as u32 {
+        secrets::mask_text(&mut sources, id);
+    }
     let built = assemble::assemble(pieces, &facts, &packs);
     let mut findings = crate::check::check(&built.plan, &packs);
     findings.extend(built.notes);

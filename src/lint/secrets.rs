@@ -6,7 +6,7 @@
 
 use crate::diag::{Diagnostic, Severity, Sources, Span};
 use crate::lint::read::{Kv, Piece};
-use crate::profile::{is_reference_only, is_secret_key};
+use crate::profile::{embedded_credentials, is_reference_only, is_secret_key};
 use crate::resolve::kafka::provider_references;
 
 /// One setting as the screen sees it: key (SQL's `properties.` prefix removed), value, and
@@ -71,6 +71,20 @@ pub fn screen(pieces: &[Piece], sources: &mut Sources) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// Mask, in the text of file `id`, every value that follows a credential-like key and `=` or
+/// `:` — whatever the file's grammar made of the line: a commented-out setting, a JVM option
+/// (`-Djavax.net.ssl.keyStorePassword=…`), a line Flink's parser skips. Only masks (findings
+/// come from [`screen`]); masking too much in a report is harmless, too little is not.
+pub fn mask_text(sources: &mut Sources, id: u32) {
+    let spans: Vec<Span> = embedded_credentials(&sources.get(id).text)
+        .into_iter()
+        .map(|r| Span::new(id, r.start, r.len()))
+        .collect();
+    for span in spans {
+        sources.redact(span);
+    }
 }
 
 /// The settings of one Kafka client, broker or topic: literals masked; each reference's

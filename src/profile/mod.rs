@@ -601,6 +601,59 @@ pub fn is_secret_key(key: &str) -> bool {
         || k == "ssl.keystore.key"
 }
 
+/// The byte ranges of credentials written inside a text: the value after a credential-like
+/// key and `=` or `:` — `-Djavax.net.ssl.keyStorePassword=…` in JVM options, `password="…"`
+/// in a JAAS line, a commented-out `# ssl.key.password: …` — unless it is a reference. A
+/// value ends at its closing quote, or unquoted at a blank, `;`, `,` or the end of the line.
+pub fn embedded_credentials(text: &str) -> Vec<std::ops::Range<usize>> {
+    let is_key_byte = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
+    let bytes = text.as_bytes();
+    let mut out = vec![];
+    let mut line_start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\n' {
+            line_start = i + 1;
+            continue;
+        }
+        if b != b'=' && b != b':' {
+            continue;
+        }
+        let key_end = bytes[line_start..i]
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace() && *b != b'"' && *b != b'\'')
+            .map_or(line_start, |p| line_start + p + 1);
+        let key_start = bytes[line_start..key_end]
+            .iter()
+            .rposition(|b| !is_key_byte(*b))
+            .map_or(line_start, |p| line_start + p + 1);
+        if key_start == key_end || !is_secret_key(&text[key_start..key_end]) {
+            continue;
+        }
+        let mut start = i + 1;
+        while bytes.get(start).is_some_and(|b| *b == b' ' || *b == b'\t') {
+            start += 1;
+        }
+        let end = match bytes.get(start) {
+            Some(q @ (b'"' | b'\'')) => {
+                start += 1;
+                bytes[start..]
+                    .iter()
+                    .position(|b| b == q || *b == b'\n')
+                    .map_or(bytes.len(), |p| start + p)
+            }
+            _ => bytes[start..]
+                .iter()
+                .position(|b| b.is_ascii_whitespace() || matches!(b, b';' | b','))
+                .map_or(bytes.len(), |p| start + p),
+        };
+        let value = &text[start..end];
+        if !value.is_empty() && !is_reference_only(value) {
+            out.push(start..end);
+        }
+    }
+    out
+}
+
 /// Whether a credential value holds references only: the whole value is one config-provider
 /// placeholder (`${dir:/path:key}`, `${env:VAR}`, `${file:…}`), or — for a JAAS line — every
 /// option whose name is credential-like is one.
@@ -659,10 +712,35 @@ pub fn is_reference_only(value: &str) -> bool {
     }
 }
 
+/// A literal credential to mask in a profile's text before it is loaded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SecretSpan {
+    /// A credential's own value: resolve refuses it (the masked `****` is a literal too).
+    Literal(Span),
+    /// A value that holds a credential inside (`-Djavax.net.ssl.keyStorePassword=…`): once
+    /// masked nothing shows it was one, so the loader reports it ([`embedded_credential_error`]).
+    Embedded(Span),
+}
+
+impl SecretSpan {
+    pub fn span(self) -> Span {
+        match self {
+            SecretSpan::Literal(s) | SecretSpan::Embedded(s) => s,
+        }
+    }
+}
+
+/// The error for a value that holds a credential inside.
+pub fn embedded_credential_error(span: Span) -> Diagnostic {
+    Diagnostic::error("this value holds a literal credential inside it; flinkgen writes credentials only as references")
+        .with_label(span, "holds a credential (not shown)")
+        .with_help("move the credential out of this value: a Kafka client or broker setting can be its own line with a `${env:…}`/`${dir:…}` reference; for the JVM, give the pods a cloud identity or mount the key store from a Kubernetes Secret")
+}
+
 /// The spans of literal secrets in one profile file: arguments or unknown properties of
 /// `security { username … password … }`, and values of overrides whose key names a credential
 /// and that are not references. Masked in the sources (`Sources::redact`) before any report.
-pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<Span> {
+pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<SecretSpan> {
     let mut out = vec![];
     for top in doc.nodes() {
         let Some(children) = top.children() else {
@@ -684,7 +762,7 @@ pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<Span> {
                                 }
                             });
                             if !is_ref {
-                                out.push(value_span(file, e));
+                                out.push(SecretSpan::Literal(value_span(file, e)));
                             }
                         }
                         // Nothing below a credential is a reference (`password { value "…" }`).
@@ -707,11 +785,15 @@ pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<Span> {
                             .or_else(|| positional.next())
                     };
                     let found: Vec<_> = parts.iter().map(|p| part(p)).collect();
-                    if let [.., Some(key), Some(value)] = found.as_slice()
-                        && key.value().as_string().is_some_and(is_secret_key)
-                        && !value.value().as_string().is_some_and(is_reference_only)
-                    {
-                        out.push(value_span(file, value));
+                    if let [.., Some(key), Some(value)] = found.as_slice() {
+                        let text = value.value().as_string();
+                        if key.value().as_string().is_some_and(is_secret_key) {
+                            if !text.is_some_and(is_reference_only) {
+                                out.push(SecretSpan::Literal(value_span(file, value)));
+                            }
+                        } else if text.is_some_and(|v| !embedded_credentials(v).is_empty()) {
+                            out.push(SecretSpan::Embedded(value_span(file, value)));
+                        }
                     }
                 }
                 _ => {}
@@ -722,9 +804,14 @@ pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<Span> {
 }
 
 /// Mask every entry of every node below `node`.
-fn mask_all_below(node: &kdl::KdlNode, file: u32, out: &mut Vec<Span>) {
+fn mask_all_below(node: &kdl::KdlNode, file: u32, out: &mut Vec<SecretSpan>) {
     for child in node.children().map(|c| c.nodes()).unwrap_or_default() {
-        out.extend(child.entries().iter().map(|e| value_span(file, e)));
+        out.extend(
+            child
+                .entries()
+                .iter()
+                .map(|e| SecretSpan::Literal(value_span(file, e))),
+        );
         mask_all_below(child, file, out);
     }
 }
@@ -933,6 +1020,32 @@ mod tests {
             "key.serializer",
         ] {
             assert!(!is_secret_key(key), "{key} does not name a credential");
+        }
+    }
+
+    #[test]
+    fn credentials_inside_values_are_found_and_references_are_not() {
+        fn found(t: &str) -> Vec<&str> {
+            embedded_credentials(t).into_iter().map(|r| &t[r]).collect()
+        }
+        assert_eq!(
+            found("-Djavax.net.ssl.keyStorePassword=s3cr3t -Dx=1"),
+            ["s3cr3t"]
+        );
+        assert_eq!(
+            found("Module required username=\"u\" password=\"p w\";"),
+            ["p w"]
+        );
+        assert_eq!(found("a\n# ssl.key.password: old-one\nb"), ["old-one"]);
+        assert_eq!(found("password = 'x', token:y"), ["x", "y"]);
+        for clean in [
+            "Module required username=\"u\" password=\"${env:KAFKA_PASSWORD}\";",
+            "-Dpassword=${dir:/opt/flink/secrets/s:p}",
+            "http://host:8080/path",
+            "password=",
+            "pipeline.name=orders",
+        ] {
+            assert!(found(clean).is_empty(), "{clean}: {:?}", found(clean));
         }
     }
 
