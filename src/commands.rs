@@ -278,6 +278,8 @@ pub fn fmt_cmd(paths: &[PathBuf], check: bool, color: bool) -> Outcome {
         let mut diff = String::new();
         for (path, before, after) in &changed {
             let name = path.display().to_string();
+            // The diff goes to CI logs: literal credentials are masked on both sides.
+            let (before, after) = (masked(before), masked(after));
             diff.push_str(
                 &similar::TextDiff::from_lines(before.as_str(), after.as_str())
                     .unified_diff()
@@ -315,6 +317,18 @@ pub fn fmt_cmd(paths: &[PathBuf], check: bool, color: bool) -> Outcome {
         stderr,
         ..Default::default()
     }
+}
+
+/// A profile's text with every literal credential masked (`profile::secret_spans`).
+fn masked(text: &str) -> String {
+    let mut sources = Sources::default();
+    let id = sources.add("", text);
+    if let Ok(doc) = profile::parse_kdl(&sources, id) {
+        for secret in profile::secret_spans(&doc, id) {
+            sources.redact(secret.span());
+        }
+    }
+    sources.get(id).text.clone()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -876,6 +876,14 @@ fn literal_secrets_never_appear_in_any_report() {
             }
         }
         assert!(!out.exists());
+        // `fmt --check` prints a diff (for CI logs): masked on both sides.
+        let r = flinkgen::app::fmt_cmd(std::slice::from_ref(&path), true, false);
+        assert!(
+            !r.stdout.contains(sentinel) && !r.stderr.contains(sentinel),
+            "{case}: fmt --check printed the secret:\n{}{}",
+            r.stdout,
+            r.stderr
+        );
     }
 }
 
