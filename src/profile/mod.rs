@@ -730,6 +730,16 @@ impl SecretSpan {
     }
 }
 
+/// The error for a literal credential: `subject` names it (`` `ssl.key.password` ``,
+/// `` broker `…` ``), the label points at its (masked) value.
+pub fn literal_secret_error(subject: &str, value: Span, help: &str) -> Diagnostic {
+    Diagnostic::error(format!(
+        "{subject} holds a literal secret; flinkgen writes credentials only as references"
+    ))
+    .with_label(value, "a literal secret (not shown)")
+    .with_help(help)
+}
+
 /// The error for a value that holds a credential inside.
 pub fn embedded_credential_error(span: Span) -> Diagnostic {
     Diagnostic::error("this value holds a literal credential inside it; flinkgen writes credentials only as references")

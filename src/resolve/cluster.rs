@@ -130,14 +130,11 @@ pub fn build(c: &Located<ClusterProfile>, packs: &PackSet) -> Result<ClusterPlan
         // A credential is a reference, never a literal (masked already: `profile::secret_spans`),
         // and a reference resolves only through a provider this cluster's settings declare.
         if crate::profile::is_secret_key(&b.key) && !crate::profile::is_reference_only(&text) {
-            errors.push(
-                Diagnostic::error(format!(
-                    "broker `{}` holds a literal secret; flinkgen writes credentials only as references",
-                    b.key
-                ))
-                .with_label(value_span, "a literal secret (not shown)")
-                .with_help("write a config-provider reference, e.g. `${file:/opt/kafka/secrets/broker.properties:ssl.keystore.password}`, and declare its provider: `broker \"config.providers\" \"file\"` and `broker \"config.providers.file.class\" \"org.apache.kafka.common.config.provider.FileConfigProvider\"`"),
-            );
+            errors.push(crate::profile::literal_secret_error(
+                &format!("broker `{}`", b.key),
+                value_span,
+                "write a config-provider reference, e.g. `${file:/opt/kafka/secrets/broker.properties:ssl.keystore.password}`, and declare its provider: `broker \"config.providers\" \"file\"` and `broker \"config.providers.file.class\" \"org.apache.kafka.common.config.provider.FileConfigProvider\"`",
+            ));
             continue;
         }
         if let Some(provider) = crate::resolve::kafka::provider_references(&text)

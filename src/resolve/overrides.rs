@@ -107,18 +107,15 @@ pub fn apply(
         // A credential is a reference, never a literal (the loader has already masked the
         // value in every report: `profile::secret_spans`).
         if crate::profile::is_secret_key(&o.key) && !crate::profile::is_reference_only(&text) {
-            errors.push(
-                Diagnostic::error(format!(
-                    "`{}` holds a literal secret; flinkgen writes credentials only as references",
-                    o.key
-                ))
-                .with_label(value_span, "a literal secret (not shown)")
-                .with_help(if o.target == OverrideTarget::Flink {
+            errors.push(crate::profile::literal_secret_error(
+                &format!("`{}`", o.key),
+                value_span,
+                if o.target == OverrideTarget::Flink {
                     FLINK_CREDENTIAL_HELP
                 } else {
                     "use `security { password secret=\"name\" key=\"key\" }` for SASL, or write the value as a config-provider reference: `${dir:/opt/flink/secrets/<secret>:<key>}` (a Kubernetes Secret flinkgen mounts) or `${env:VAR}`"
-                }),
-            );
+                },
+            ));
             continue;
         }
         let result = match o.target {
