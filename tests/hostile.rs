@@ -375,34 +375,66 @@ fn a_ten_megabyte_profile_is_refused_before_parsing() {
     assert!(r.stderr.contains("larger than 4 MiB"), "{}", r.stderr);
 }
 
-/// What other commands read — files to lint, profiles to format, templates — is bounded like
-/// profiles: `/dev/zero` (endless) is refused, not read until memory runs out.
+/// Every file flinkgen reads — profiles, packs, files to lint or format, templates — must be a
+/// regular file read with the profiles' bound: `/dev/zero` never ends and a FIFO waits for a
+/// writer forever (both hung or ran out of memory), so both are refused at once.
+#[cfg(unix)]
 #[test]
-fn every_file_flinkgen_reads_is_read_with_a_bound() {
+fn every_file_flinkgen_reads_is_a_regular_file_read_with_a_bound() {
+    let refused = |r: &flinkgen::app::Outcome, what: &str| {
+        assert_eq!(r.code, 2, "{what}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("not a regular file"),
+            "{what}: {}",
+            r.stderr
+        );
+    };
     let endless = Path::new("/dev/zero");
-    if !endless.exists() {
-        return;
-    }
-    let r = flinkgen::app::lint_cmd(&common::options(&[endless]), &[]);
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("larger than 4 MiB"), "{}", r.stderr);
-    let r = flinkgen::app::fmt_cmd(&[endless.to_path_buf()], true, false);
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("larger than 4 MiB"), "{}", r.stderr);
-    // A template directory whose flink-conf template is endless.
-    let templates = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let (dir, path) = common::profile(
-        &std::fs::read_to_string(common::root().join("examples/stateless-router.kdl"))
-            .unwrap_or_else(|e| panic!("{e}")),
+    refused(
+        &flinkgen::app::lint_cmd(&common::options(&[endless]), &[]),
+        "lint /dev/zero",
     );
-    #[cfg(unix)]
+    refused(
+        &flinkgen::app::fmt_cmd(&[endless.to_path_buf()], true, false),
+        "fmt /dev/zero",
+    );
+    let base = std::fs::read_to_string(common::root().join("examples/stateless-router.kdl"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (dir, path) = common::profile(&base);
+    let fifo = |p: &Path| {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "mkfifo {}", p.display());
+    };
+    // A FIFO among the profiles, among the packs, as a template.
+    let profiles = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(profiles.path().join("a.kdl"), &base).unwrap_or_else(|e| panic!("{e}"));
+    fifo(&profiles.path().join("z.kdl"));
+    refused(
+        &check_cmd(&common::options(&[profiles.path()])),
+        "a FIFO among the profiles",
+    );
+    refused(
+        &flinkgen::app::fmt_cmd(&[profiles.path().to_path_buf()], true, false),
+        "fmt of a FIFO",
+    );
+    let packs = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    fifo(&packs.path().join("p.kdl"));
+    let mut opts = common::options(&[&path]);
+    opts.policies = vec![packs.path().to_path_buf()];
+    refused(&check_cmd(&opts), "a FIFO among the packs");
+    let templates = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     std::os::unix::fs::symlink(endless, templates.path().join("client.properties.j2"))
         .unwrap_or_else(|e| panic!("{e}"));
     let mut opts = common::options(&[&path]);
     opts.templates = Some(templates.path().to_path_buf());
-    let r = build(&opts, &dir.path().join("out"), false);
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("larger than 4 MiB"), "{}", r.stderr);
+    refused(
+        &build(&opts, &dir.path().join("out"), false),
+        "an endless template",
+    );
+    assert!(!dir.path().join("out").exists());
 }
 
 #[test]

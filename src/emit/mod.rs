@@ -1086,7 +1086,9 @@ impl Diff {
 
 /// The unified diff of `out/path` (missing: empty) against `want`, or None when they are equal.
 fn file_diff(out: &Path, path: &str, want: &str) -> Option<String> {
-    let have = fs::read_to_string(out.join(path)).unwrap_or_default();
+    // What is there is read like any input: a regular file, within the bound (a FIFO planted
+    // in the output would wait forever; anything else counts as missing).
+    let have = crate::profile::read_bounded(&out.join(path)).unwrap_or_default();
     (have != want).then(|| {
         similar::TextDiff::from_lines(have.as_str(), want)
             .unified_diff()

@@ -184,7 +184,7 @@ pub const MAX_DEPTH: usize = 64;
 /// Read a profile or pack, refusing files over [`MAX_FILE_BYTES`] without reading them whole.
 pub fn read_bounded(path: &std::path::Path) -> std::io::Result<String> {
     use std::io::Read;
-    let file = std::fs::File::open(path)?;
+    let file = open_regular(path)?;
     // Sized from the file's length (a fleet reads thousands): without the hint, reading through
     // `take` starts with 32-byte probes, seven reads for a 3 KB profile instead of two. The
     // length only sizes the buffer; `take` still bounds what is read, should the file grow.
@@ -202,6 +202,24 @@ pub fn read_bounded(path: &std::path::Path) -> std::io::Result<String> {
         ));
     }
     Ok(text)
+}
+
+/// Open a file to read, refusing anything but a regular file: a FIFO (opened without blocking,
+/// then refused) would wait for a writer forever, a device (`/dev/zero`) never ends.
+pub fn open_regular(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    if file.metadata()?.is_file() {
+        Ok(file)
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a pipe, socket or device); flinkgen reads files",
+        ))
+    }
 }
 
 /// How many `/-` commented-out blocks may be open inside each other.
