@@ -238,6 +238,17 @@ fn options(
 /// Run one parsed command line.
 pub fn run(cli: Cli) -> Outcome {
     let color = cli.color.enabled();
+    // What reaches the terminal quotes files and packs anyone may have written.
+    let mut outcome = run_command(cli, color);
+    for text in [&mut outcome.stdout, &mut outcome.stderr] {
+        if let std::borrow::Cow::Owned(safe) = crate::diag::terminal_safe(text, color) {
+            *text = safe;
+        }
+    }
+    outcome
+}
+
+fn run_command(cli: Cli, color: bool) -> Outcome {
     if let Some(name) = sarif_unsupported(&cli.command) {
         return Outcome {
             stderr: format!("error: --format sarif applies to build, check and lint, not {name}\n"),

@@ -597,6 +597,49 @@ fn view(d: &Diagnostic, sources: &Sources) -> MietteView {
     }
 }
 
+/// Text for a terminal: every control character but line breaks and tabs — BEL, a C1 control,
+/// a bidirectional override, an ESC that does not start a colour (SGR) sequence, or any ESC
+/// when `colors` is off — is written as a visible `\u{…}` escape. Reports quote hostile
+/// files and packs: they must not clear the screen, retitle the window or write the
+/// clipboard (OSC 52).
+pub fn terminal_safe(text: &str, colors: bool) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let len = c.len_utf8();
+        if c == '\u{1b}' && colors {
+            // ESC [ digits and `;` … m: a colour, which the report's own theme writes.
+            let body = &rest[1..];
+            let params = body.strip_prefix('[').map(|b| {
+                b.bytes()
+                    .take_while(|b| b.is_ascii_digit() || *b == b';')
+                    .count()
+            });
+            if let Some(n) = params
+                && body.as_bytes().get(1 + n) == Some(&b'm')
+            {
+                out.push_str(&rest[..2 + n + 1]);
+                rest = &rest[2 + n + 1..];
+                continue;
+            }
+        }
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+        rest = &rest[len..];
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Render diagnostics for people. `color` follows NO_COLOR and whether stderr is a terminal.
 pub fn render_human(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
     use rayon::prelude::*;

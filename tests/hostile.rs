@@ -1023,3 +1023,41 @@ fn a_broker_credential_reference_with_its_provider_declared_builds() {
         "{server}"
     );
 }
+
+/// Reports quote packs and files anyone may have written: what reaches the terminal carries no
+/// control sequence of theirs (screen clear, window title, OSC 52 clipboard write, BEL), with
+/// colour on or off; the text stays readable as `\u{…}` escapes.
+#[test]
+fn no_terminal_control_sequence_of_a_pack_reaches_the_terminal() {
+    use clap::Parser;
+    let packs = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        packs.path().join("org.kdl"),
+        "pack \"ev\\u{1b}]0;pwned\\u{7}il\" version=\"1\" layer=\"organisation\" {\n    doc \"x\"\n    rule \"r1\" {\n        doc \"x\"\n        assert \"false\"\n        severity \"warning\"\n        message \"hello \\u{1b}[2J\\u{1b}]52;c;ZWNobyBoaQ==\\u{7}\\u{9b}31m\\u{202e} world\"\n    }\n}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let example = common::root().join("examples/stateless-router.kdl");
+    for color in ["never", "always"] {
+        let cli = flinkgen::cli::Cli::parse_from([
+            "flinkgen",
+            "check",
+            example.to_str().unwrap_or_default(),
+            "--policies",
+            packs.path().to_str().unwrap_or_default(),
+            "--color",
+            color,
+        ]);
+        let r = flinkgen::cli::run(cli);
+        let all = format!("{}{}", r.stdout, r.stderr);
+        assert!(all.contains("hello \\u{1b}[2J"), "{color}: {all}");
+        for bad in ["\u{1b}[2J", "\u{1b}]", "\u{7}", "\u{9b}", "\u{202e}"] {
+            assert!(
+                !all.contains(bad),
+                "{color}: {bad:?} reached the terminal:\n{all}"
+            );
+        }
+        if color == "never" {
+            assert!(!all.contains('\u{1b}'), "no escape at all without colour");
+        }
+    }
+}
