@@ -1061,3 +1061,83 @@ fn no_terminal_control_sequence_of_a_pack_reaches_the_terminal() {
         }
     }
 }
+
+/// A `--policies` pack follows the profiles' rule for credentials: a literal (written or
+/// computed by an expression, or inside another value) is refused and never printed, by any
+/// command in any format; Flink's configuration takes no references; a Kafka client reference
+/// gets its provider declared and its Secret mounted.
+#[test]
+fn a_pack_sets_credentials_only_as_references() {
+    let example = common::root().join("examples/stateless-router.kdl");
+    let sentinel = "hunter2-PACK";
+    let pack = |sets: &str| {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.path().join("org.kdl"),
+            format!("pack \"org\" version=\"1\" layer=\"organisation\" {{\n    doc \"x\"\n    rule \"creds\" {{\n        doc \"x\"\n        {sets}\n    }}\n}}\n"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        dir
+    };
+    let refused = [
+        format!(
+            "set \"consumer\" \"sasl.jaas.config\" \"org.apache.kafka.common.security.plain.PlainLoginModule required username=\\\"u\\\" password=\\\"{sentinel}\\\";\""
+        ),
+        format!("set \"flink\" \"s3.secret-key\" \"{sentinel}\""),
+        format!(
+            "set \"flink\" \"env.java.opts.all\" \"-Djavax.net.ssl.keyStorePassword={sentinel}\""
+        ),
+        "set \"consumer\" \"ssl.key.password\" expr=\"'hunter2-' ~ 'PACK'\"".to_string(),
+        "set \"flink\" \"s3.secret-key\" \"${env:S3_KEY}\"".to_string(),
+    ];
+    for sets in &refused {
+        let packs = pack(sets);
+        let out = packs.path().join("out");
+        for format in [Format::Human, Format::Json, Format::Sarif] {
+            let mut opts = common::options(&[&example]);
+            opts.policies = vec![packs.path().to_path_buf()];
+            opts.format = format;
+            for r in [
+                build(&opts, &out, false),
+                check_cmd(&opts),
+                explain_cmd(&opts, &["sasl.jaas.config".into(), "s3.secret-key".into()]),
+            ] {
+                assert_eq!(r.code, 2, "{sets}: {}{}", r.stdout, r.stderr);
+                assert!(
+                    !r.stdout.contains(sentinel) && !r.stderr.contains(sentinel),
+                    "{sets}: printed\n{}{}",
+                    r.stdout,
+                    r.stderr
+                );
+            }
+        }
+        assert!(!out.exists());
+    }
+    // A reference: declared and mounted, as for an override.
+    let packs = pack(
+        "set \"consumer\" \"ssl.key.password\" \"${dir:/opt/flink/secrets/pack-tls:key-password}\"",
+    );
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut opts = common::options(&[&example]);
+    opts.policies = vec![packs.path().to_path_buf()];
+    let r = build(&opts, dir.path(), false);
+    assert!(r.code <= 1, "{}", r.stderr);
+    let consumer = std::fs::read_to_string(
+        dir.path()
+            .join("jobs/stateless-router/kafka/consumer.properties"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        consumer.lines().any(|l| l == "config.providers=dir"),
+        "{consumer}"
+    );
+    let deployment = std::fs::read_to_string(
+        dir.path()
+            .join("jobs/stateless-router/k8s/flinkdeployment.yaml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        deployment.contains("secretName: pack-tls\n"),
+        "{deployment}"
+    );
+}

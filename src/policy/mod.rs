@@ -164,6 +164,18 @@ impl PackSet {
                 match crate::profile::read_bounded(&f) {
                     Ok(text) => {
                         let id = sources.add(f.display().to_string(), text);
+                        // A pack holds no literal credential: refused, and masked before any
+                        // report (this one included) quotes the pack.
+                        if let Ok(doc) = crate::profile::parse_kdl(sources, id) {
+                            for span in crate::profile::pack_secret_spans(&doc, id) {
+                                sources.redact(span);
+                                errors.push(crate::profile::literal_secret_error(
+                                    "this pack setting",
+                                    span,
+                                    "packs follow the profiles' rule: credentials are config-provider references in Kafka client settings (`${dir:…}`, `${env:…}`), never literals",
+                                ));
+                            }
+                        }
                         match pack::read_pack(sources, id) {
                             Ok(mut p) => {
                                 p.sha256 = crate::emit::sha256_hex(sources.get(id).text.as_bytes());

@@ -730,6 +730,37 @@ pub fn is_reference_only(value: &str) -> bool {
     }
 }
 
+/// The literal credentials a policy pack's `set "doc" "key" "value"` nodes hold, at any depth:
+/// the values to mask (and refuse) before anything of the pack is reported.
+pub fn pack_secret_spans(doc: &KdlDocument, file: u32) -> Vec<Span> {
+    fn walk(nodes: &[kdl::KdlNode], file: u32, out: &mut Vec<Span>) {
+        for node in nodes {
+            if node.name().value() == "set" {
+                let args: Vec<_> = node
+                    .entries()
+                    .iter()
+                    .filter(|e| e.name().is_none())
+                    .collect();
+                if let [_, key, value, ..] = args.as_slice() {
+                    let (key, text) = (key.value().as_string(), value.value().as_string());
+                    let literal = key.is_some_and(is_secret_key)
+                        && !text.is_some_and(is_reference_only)
+                        || text.is_some_and(|t| !embedded_credentials(t).is_empty());
+                    if literal {
+                        out.push(value_span(file, value));
+                    }
+                }
+            }
+            if let Some(children) = node.children() {
+                walk(children.nodes(), file, out);
+            }
+        }
+    }
+    let mut out = vec![];
+    walk(doc.nodes(), file, &mut out);
+    out
+}
+
 /// A literal credential to mask in a profile's text before it is loaded.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SecretSpan {

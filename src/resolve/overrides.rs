@@ -141,7 +141,7 @@ pub fn apply(
     }
 }
 
-type OverrideResult = Result<(), (bool, String, String)>;
+pub(super) type OverrideResult = Result<(), (bool, String, String)>;
 
 fn flink(
     cx: &JobCtx<'_>,
@@ -275,7 +275,7 @@ fn kafka(
 /// `${file:PATH:KEY}`) work only where the client declares their provider: declare each one,
 /// if the connector's kafka-clients ships it, and mount the Kubernetes Secret a `dir`
 /// reference reads from flinkgen's Secret directory (`/opt/flink/secrets/<secret>`).
-fn references(
+pub(super) fn references(
     cx: &JobCtx<'_>,
     plan: &mut JobPlan,
     kind: DocKind,

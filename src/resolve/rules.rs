@@ -217,6 +217,23 @@ pub fn apply(
                     match evaluate(set, &ctx) {
                         Ok(v) => {
                             let key = resolve_key(cx, &set.key);
+                            let origin = Origin::Rule {
+                                pack: pack.name.clone(),
+                                version: pack.version.clone(),
+                                rule: rule.id.clone(),
+                                span: set.span,
+                            };
+                            if let Err(why) = credentials(cx, plan, kind, &key, &v, &origin) {
+                                errors.push(
+                                    Diagnostic::error(format!(
+                                        "rule `{}` sets `{key}`: {why}",
+                                        rule.id
+                                    ))
+                                    .with_label(set.span, "in this set")
+                                    .with_help("packs follow the profiles' rule: credentials are config-provider references in Kafka client settings, never literals, and never in Flink's configuration"),
+                                );
+                                continue;
+                            }
                             if let Some((prev, prev_span)) = seen.get(&(kind, key.clone()))
                                 && *prev != v
                             {
@@ -237,16 +254,7 @@ pub fn apply(
                             if !stale.contains(&kind) {
                                 stale.push(kind);
                             }
-                            plan.doc_mut(kind).set(
-                                key,
-                                v,
-                                Origin::Rule {
-                                    pack: pack.name.clone(),
-                                    version: pack.version.clone(),
-                                    rule: rule.id.clone(),
-                                    span: set.span,
-                                },
-                            );
+                            plan.doc_mut(kind).set(key, v, origin);
                         }
                         Err(e) => errors.push(
                             Diagnostic::error(format!("rule `{}`: {e}", rule.id))
@@ -262,6 +270,38 @@ pub fn apply(
     } else {
         Err(errors)
     }
+}
+
+/// A pack sets credentials as a profile may (`resolve::overrides`): a credential is a
+/// reference, never a literal (not even inside another value); Flink's configuration resolves
+/// no references; a Kafka client's reference gets its provider declared (and its Secret
+/// mounted). The error never quotes the value.
+fn credentials(
+    cx: &JobCtx<'_>,
+    plan: &mut JobPlan,
+    kind: DocKind,
+    key: &str,
+    v: &Value,
+    origin: &Origin,
+) -> Result<(), String> {
+    let text = v.kafka_text();
+    if crate::profile::is_secret_key(key) {
+        if kind == DocKind::Flink && text.contains("${") {
+            return Err("Flink does not resolve config-provider references: the setting would hold the reference's text, not the credential".into());
+        }
+        if !crate::profile::is_reference_only(&text) {
+            return Err(
+                "a literal credential (not shown); flinkgen writes credentials only as references"
+                    .into(),
+            );
+        }
+    } else if !crate::profile::embedded_credentials(&text).is_empty() {
+        return Err("a literal credential inside the value (not shown); flinkgen writes credentials only as references".into());
+    }
+    if matches!(kind, DocKind::Producer | DocKind::Consumer) {
+        super::overrides::references(cx, plan, kind, &text, origin).map_err(|(_, msg, _)| msg)?;
+    }
+    Ok(())
 }
 
 /// Sorted lists merged into one, sorted and once each.
