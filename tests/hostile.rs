@@ -866,6 +866,9 @@ fn literal_secrets_never_appear_in_any_report() {
             "override \"flink\" \"env.java.opts.all\" \"-Djavax.net.ssl.keyStorePassword={sentinel} -Dx=1\"\n    artifact jar"
         ),
         format!("override \"producer\" \"client.id\" \"password={sentinel}\"\n    artifact jar"),
+        format!(
+            "override \"flink\" \"s3.endpoint\" \"https://minio:{sentinel}@minio.svc:9000\"\n    artifact jar"
+        ),
         // A misspelt credential key (refused as unknown, its snippet shown).
         format!(
             "override \"consumer\" \"ssl.truststore.pasword\" \"{sentinel}\"\n    artifact jar"

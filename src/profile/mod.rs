@@ -669,7 +669,56 @@ pub fn embedded_credentials(text: &str) -> Vec<std::ops::Range<usize>> {
             out.push(start..end);
         }
     }
+    // A URI's password: `scheme://user:password@host/…`.
+    let mut from = 0;
+    while let Some(at) = text[from..].find("://") {
+        let authority_start = from + at + 3;
+        let authority_end = text[authority_start..]
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .map_or(text.len(), |p| authority_start + p);
+        let authority = &text[authority_start..authority_end];
+        if let Some(userinfo_len) = authority.rfind('@')
+            && let Some(colon) = colon_outside_references(&authority[..userinfo_len])
+        {
+            let password = authority_start + colon + 1..authority_start + userinfo_len;
+            if !password.is_empty() && !is_reference_only(&text[password.clone()]) {
+                out.push(password);
+            }
+        }
+        from = authority_end.max(authority_start);
+    }
+    // A host list's `user:password@host:port` (no scheme).
+    let mut offset = 0;
+    for token in text.split_inclusive(|c: char| c == ',' || c.is_whitespace()) {
+        let t = token.trim_end_matches(|c: char| c == ',' || c.is_whitespace());
+        if !t.contains("://")
+            && let Some(at) = t.rfind('@')
+            && let Some(colon) = colon_outside_references(&t[..at])
+            && colon + 1 < at
+            && !is_reference_only(&t[colon + 1..at])
+        {
+            out.push(offset + colon + 1..offset + at);
+        }
+        offset += token.len();
+    }
+    out.sort_by_key(|r| r.start);
+    out.dedup();
     out
+}
+
+/// The first `:` of a URI's user info that is not inside a `${…}` reference.
+fn colon_outside_references(userinfo: &str) -> Option<usize> {
+    let mut in_reference = false;
+    let bytes = userinfo.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'$' if bytes.get(i + 1) == Some(&b'{') => in_reference = true,
+            b'}' => in_reference = false,
+            b':' if !in_reference => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Whether a credential value holds references only: the whole value is one config-provider
@@ -800,6 +849,47 @@ pub fn embedded_credential_error(span: Span) -> Diagnostic {
 /// `security { username … password … }`, and values of overrides whose key names a credential
 /// and that are not references. Masked in the sources (`Sources::redact`) before any report.
 pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<SecretSpan> {
+    let mut out = credential_keys(doc, file);
+    // Any other string that holds a credential inside: a JVM option, a program argument
+    // (`--password=…`), a URI's `user:password@`, anywhere in the file.
+    fn embedded(nodes: &[kdl::KdlNode], file: u32, out: &mut Vec<SecretSpan>) {
+        for node in nodes {
+            // `args "--password" "…"`: the argument after a flag that names a credential.
+            let args: Vec<_> = node
+                .entries()
+                .iter()
+                .filter(|e| e.name().is_none())
+                .collect();
+            for pair in args.windows(2) {
+                if pair[0]
+                    .value()
+                    .as_string()
+                    .is_some_and(|f| f.starts_with('-') && !f.contains('=') && is_secret_key(f))
+                {
+                    out.push(SecretSpan::Embedded(value_span(file, pair[1])));
+                }
+            }
+            for e in node.entries() {
+                let span = value_span(file, e);
+                if e.value()
+                    .as_string()
+                    .is_some_and(|v| !embedded_credentials(v).is_empty())
+                    && !out.iter().any(|s| s.span() == span)
+                {
+                    out.push(SecretSpan::Embedded(span));
+                }
+            }
+            if let Some(children) = node.children() {
+                embedded(children.nodes(), file, out);
+            }
+        }
+    }
+    embedded(doc.nodes(), file, &mut out);
+    out
+}
+
+/// The values of credential keys and `security` credentials that are not references.
+fn credential_keys(doc: &KdlDocument, file: u32) -> Vec<SecretSpan> {
     let mut out = vec![];
     for top in doc.nodes() {
         let Some(children) = top.children() else {
@@ -844,15 +934,11 @@ pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<SecretSpan> {
                             .or_else(|| positional.next())
                     };
                     let found: Vec<_> = parts.iter().map(|p| part(p)).collect();
-                    if let [.., Some(key), Some(value)] = found.as_slice() {
-                        let text = value.value().as_string();
-                        if key.value().as_string().is_some_and(is_secret_key) {
-                            if !text.is_some_and(is_reference_only) {
-                                out.push(SecretSpan::Literal(value_span(file, value)));
-                            }
-                        } else if text.is_some_and(|v| !embedded_credentials(v).is_empty()) {
-                            out.push(SecretSpan::Embedded(value_span(file, value)));
-                        }
+                    if let [.., Some(key), Some(value)] = found.as_slice()
+                        && key.value().as_string().is_some_and(is_secret_key)
+                        && !value.value().as_string().is_some_and(is_reference_only)
+                    {
+                        out.push(SecretSpan::Literal(value_span(file, value)));
                     }
                 }
                 _ => {}
@@ -1097,10 +1183,18 @@ mod tests {
         );
         assert_eq!(found("a\n# ssl.key.password: old-one\nb"), ["old-one"]);
         assert_eq!(found("password = 'x', token:y"), ["x", "y"]);
+        assert_eq!(found("s3://AKIA:s3cr3t@bucket/path"), ["s3cr3t"]);
+        assert_eq!(found("https://deploy:tok@repo.example.com/x.jar"), ["tok"]);
+        assert_eq!(found("user:pw@kafka:9092,b:9092"), ["pw"]);
         for clean in [
             "Module required username=\"u\" password=\"${env:KAFKA_PASSWORD}\";",
             "-Dpassword=${dir:/opt/flink/secrets/s:p}",
             "http://host:8080/path",
+            "s3://bucket/path",
+            "kafka-0:9092,kafka-1:9093",
+            "arn:aws:iam::123456789012:role/flink",
+            "user@host",
+            "https://${env:USER}:${env:PASSWORD}@repo/x.jar",
             "password=",
             "pipeline.name=orders",
         ] {
