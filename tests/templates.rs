@@ -14,17 +14,6 @@ use std::path::PathBuf;
 use flinkgen::app::build;
 use flinkgen::render::{Templates, environment, render_units};
 
-const ESCAPING_FILTERS: [&str; 8] = [
-    "yaml",
-    "yaml_string",
-    "prop_key",
-    "prop_value",
-    "sql",
-    "comment",
-    "flink_conf_key",
-    "flink_conf_value",
-];
-
 #[test]
 fn no_template_pastes_a_raw_value() {
     for entry in
@@ -32,20 +21,68 @@ fn no_template_pastes_a_raw_value() {
     {
         let path = entry.map(|e| e.path()).unwrap_or_default();
         let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let mut rest = text.as_str();
-        while let Some(start) = rest.find("{{") {
-            let end = rest[start..].find("}}").map_or(rest.len(), |e| start + e);
-            let expr = rest[start + 2..end].trim();
-            let last_filter = expr.rsplit('|').next().map(str::trim).unwrap_or_default();
-            assert!(
-                expr.contains('|') && ESCAPING_FILTERS.contains(&last_filter),
-                "{}: `{{{{ {expr} }}}}` must end with an escaping filter ({})",
-                path.display(),
-                ESCAPING_FILTERS.join(", ")
-            );
-            rest = &rest[end..];
-        }
+        assert!(text.contains("{{"), "{}", path.display());
+        assert_eq!(
+            flinkgen::render::unescaped_interpolations(&text),
+            vec![],
+            "{}: every value ends in an escaping filter ({})",
+            path.display(),
+            flinkgen::render::ESCAPING_FILTERS.join(", ")
+        );
     }
+}
+
+/// The same check refuses a replacement template that could write a value unescaped, and
+/// accepts what the built-in templates write.
+#[test]
+fn a_template_that_could_write_a_value_unescaped_is_refused() {
+    use flinkgen::render::unescaped_interpolations as raw;
+    for ok in [
+        "{{ e.value|prop_value }}",
+        "{{- e.key|prop_key -}}",
+        "{{ k8s[\"spec.image\"]|yaml }}",
+        "{{ \"*\"|yaml }}",
+        "{{ e.value|default(\"\")|trim|yaml_string }}",
+    ] {
+        assert_eq!(raw(ok), vec![], "{ok}");
+    }
+    for bad in [
+        "{{ e.value }}",
+        "{{ e.value|upper }}",
+        "{{ a ~ e.value|yaml }}",
+        "{{ e.value|yaml ~ x }}",
+        "{{ (e.value)|yaml }}",
+        "{{ e.value if x else y|yaml }}",
+        "{% filter upper %}{{ e.value|prop_value }}{% endfilter %}",
+        "{%- autoescape false %}{{ e.value|yaml }}{% endautoescape %}",
+    ] {
+        assert_eq!(raw(bad).len(), 1, "{bad}");
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.path().join("client.properties.j2"),
+        "{% for e in entries %}{{ e.key }}={{ e.value|prop_value }}\n{% endfor %}",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let err = environment(Some(dir.path()))
+        .err()
+        .map(|d| d.message)
+        .unwrap_or_default();
+    assert!(err.contains("line 1") && err.contains("unescaped"), "{err}");
+}
+
+/// A replacement template is bounded in what it writes, not only in its work.
+#[test]
+fn a_template_that_writes_too_much_is_refused() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("client.properties.j2"), "{{ \"x\"|yaml }}{% for i in range(100000) %}{{ \"0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"|comment }}{% endfor %}")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ex = common::root().join("examples/stateless-router.kdl");
+    let mut opts = common::options(&[&ex]);
+    opts.templates = Some(dir.path().to_path_buf());
+    let r = build(&opts, &dir.path().join("out"), false);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("more than the 16 MiB"), "{}", r.stderr);
 }
 
 #[test]

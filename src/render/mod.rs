@@ -105,12 +105,148 @@ pub fn environment(dir: Option<&Path>) -> Result<Templates, Diagnostic> {
         }
         let text = crate::profile::read_bounded(&p)
             .map_err(|e| Diagnostic::error(format!("cannot read template {}: {e}", p.display())))?;
+        if let Some((at, what)) = unescaped_interpolations(&text).into_iter().next() {
+            let line = text[..at].matches('\n').count() + 1;
+            return Err(Diagnostic::error(format!(
+                "template {} line {line}: `{what}` could write a value unescaped",
+                p.display()
+            ))
+            .with_help(format!(
+                "write each value as `{{{{ value|…|escaping_filter }}}}`, the last filter the one of the file's format ({}); no `{{% filter %}}` or `{{% autoescape %}}` blocks",
+                ESCAPING_FILTERS.join(", ")
+            )));
+        }
         env.add_template_owned(name, text)
             .map_err(|e| Diagnostic::error(format!("template {}: {e}", p.display())))?;
     }
     Ok(Templates {
         interpreted: Some(env),
     })
+}
+
+/// The escaping filters: every interpolation of a template ends in the one of its format.
+pub const ESCAPING_FILTERS: [&str; 8] = [
+    "yaml",
+    "yaml_string",
+    "prop_key",
+    "prop_value",
+    "sql",
+    "comment",
+    "flink_conf_key",
+    "flink_conf_value",
+];
+
+/// The largest file a replaced template may render: far above any real output, small enough
+/// that a template repeating a string a hundred million times fails instead of filling a disk.
+pub const MAX_RENDERED_BYTES: usize = 16 * 1024 * 1024;
+
+/// What in a template could write a value unescaped, with its byte offset: an interpolation
+/// other than `{{ value|filter…|escaping_filter }}` — a variable, an index or a string literal,
+/// then filters, the last one an escaping filter (`{{ a ~ b|yaml }}` escapes only `b`) — and
+/// `{% filter %}` / `{% autoescape %}` blocks, which rewrite escaped text.
+pub fn unescaped_interpolations(text: &str) -> Vec<(usize, String)> {
+    let mut out = vec![];
+    let mut from = 0;
+    while let Some(at) = text[from..].find("{%") {
+        let start = from + at;
+        let end = text[start..]
+            .find("%}")
+            .map_or(text.len(), |e| start + e + 2);
+        let tag = text[start + 2..end.saturating_sub(2).max(start + 2)]
+            .trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
+        if tag.starts_with("filter") || tag.starts_with("autoescape") {
+            out.push((start, text[start..end].to_string()));
+        }
+        from = end;
+    }
+    let mut from = 0;
+    while let Some(at) = text[from..].find("{{") {
+        let start = from + at;
+        let end = text[start..]
+            .find("}}")
+            .map_or(text.len(), |e| start + e + 2);
+        let expr = text[start + 2..end.saturating_sub(2).max(start + 2)]
+            .trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
+        if !escaped_expression(expr) {
+            out.push((start, text[start..end].to_string()));
+        }
+        from = end;
+    }
+    out.sort();
+    out
+}
+
+/// `head|filter…|escaping`: split at the `|`s outside strings, brackets and parentheses.
+fn escaped_expression(expr: &str) -> bool {
+    let mut parts = vec![];
+    let (mut depth, mut quote, mut last) = (0i32, None::<char>, 0);
+    for (i, c) in expr.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(' | '[') => depth += 1,
+            (None, ')' | ']') => depth -= 1,
+            (None, '|') if depth == 0 => {
+                parts.push(expr[last..i].trim());
+                last = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(expr[last..].trim());
+    let is_name = |s: &str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let head_ok = |h: &str| {
+        if let Some(lit) = h.strip_prefix('"') {
+            return lit.ends_with('"') && !lit[..lit.len().saturating_sub(1)].contains('"');
+        }
+        // a.b["c"].d
+        let mut rest = h;
+        let mut first = true;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix("[\"") {
+                let Some(close) = r.find("\"]") else {
+                    return false;
+                };
+                rest = &r[close + 2..];
+            } else {
+                let r = if first {
+                    rest
+                } else if let Some(r) = rest.strip_prefix('.') {
+                    r
+                } else {
+                    return false;
+                };
+                let n = r.find(['.', '[']).unwrap_or(r.len());
+                if !is_name(&r[..n]) {
+                    return false;
+                }
+                rest = &r[n..];
+            }
+            first = false;
+        }
+        !first
+    };
+    let filter_ok = |f: &str| {
+        let name = f.split_once('(').map_or(
+            f,
+            |(n, args)| {
+                if args.ends_with(')') { n.trim() } else { "" }
+            },
+        );
+        is_name(name)
+    };
+    match parts.as_slice() {
+        [head, middle @ .., last] => {
+            head_ok(head) && middle.iter().all(|f| filter_ok(f)) && ESCAPING_FILTERS.contains(last)
+        }
+        _ => false,
+    }
 }
 
 /// The minijinja environment replaced templates run in: flinkgen's syntax, strict undefined
@@ -227,6 +363,17 @@ fn render(t: &Templates, ctx: &impl Builtin) -> Result<String, Diagnostic> {
                     msg = format!("{msg}: {d}");
                 }
                 msg
+            })
+            .and_then(|out| {
+                if out.len() > MAX_RENDERED_BYTES {
+                    Err(format!(
+                        "the template wrote {} MiB, more than the {} MiB a file may have",
+                        out.len() / (1024 * 1024),
+                        MAX_RENDERED_BYTES / (1024 * 1024)
+                    ))
+                } else {
+                    Ok(out)
+                }
             }),
         None => {
             let mut out = String::with_capacity(2048);
