@@ -283,10 +283,21 @@ pub fn load(opts: &Options) -> Result<Loaded, (InputErrors, Sources)> {
         for secret in first.iter().filter_map(|r| r.as_ref().err()).flatten() {
             sources.redact(secret.span());
             if let profile::SecretSpan::Embedded(span) = secret {
-                embedded.push(profile::embedded_credential_error(*span));
+                embedded.push(*span);
             }
         }
-        errors.extend(embedded);
+        // Enough to act on (a hostile file may hold a hundred thousand).
+        let more = embedded.len().saturating_sub(crate::diag::ERRORS_PER_UNIT);
+        for span in embedded.iter().take(crate::diag::ERRORS_PER_UNIT) {
+            errors.push(profile::embedded_credential_error(*span));
+        }
+        if let Some(span) = embedded.get(crate::diag::ERRORS_PER_UNIT) {
+            errors.push(crate::diag::not_checked(
+                more,
+                "values holding credentials",
+                *span,
+            ));
+        }
         let loaded: Vec<(Profiles, Option<InputErrors>)> = first
             .into_par_iter()
             .zip(ids.par_iter())

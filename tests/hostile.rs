@@ -1144,3 +1144,49 @@ fn a_pack_sets_credentials_only_as_references() {
         "{deployment}"
     );
 }
+
+/// Tens of thousands of credentials in one file: all masked, the first hundred reported one by
+/// one and the rest counted (a file like these took over four minutes: every masked value was
+/// compared with every message, and each value produced its own error).
+#[test]
+fn tens_of_thousands_of_credentials_are_masked_and_reported_in_bulk() {
+    let mut profile = String::from("job \"x\" {\n    artifact jar=\"local:///j.jar\" {\n");
+    for i in 0..60_000 {
+        profile.push_str(&format!("        args \"--password=hunter-{i:05}\"\n"));
+    }
+    profile.push_str("    }\n}\n");
+    let (dir, path) = common::profile(&profile);
+    let r = check_cmd(&common::options(&[&path]));
+    assert_eq!(r.code, 2);
+    assert!(!r.stderr.contains("hunter-"), "a credential was printed");
+    assert_eq!(
+        r.stderr
+            .matches("holds a literal credential inside it")
+            .count(),
+        100
+    );
+    assert!(
+        r.stderr.contains("59900 more values holding credentials"),
+        "{}",
+        &r.stderr[r.stderr.len().saturating_sub(2000)..]
+    );
+    let lint_dir = dir.path().join("lint");
+    std::fs::create_dir_all(&lint_dir).unwrap_or_else(|e| panic!("{e}"));
+    let lines: String = (0..90_000)
+        .map(|i| format!("ssl.key.password{i}=hunter-{i:05}\n"))
+        .collect();
+    std::fs::write(lint_dir.join("producer.properties"), lines).unwrap_or_else(|e| panic!("{e}"));
+    let r = flinkgen::app::lint_cmd(&common::options(&[&lint_dir]), &[]);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(!all.contains("hunter-"), "a credential was printed");
+    assert_eq!(
+        all.matches("holds a literal credential (masked in this report)")
+            .count(),
+        100
+    );
+    assert!(
+        all.contains("89900 more literal credentials are masked"),
+        "{}",
+        &all[all.len().saturating_sub(2000)..]
+    );
+}

@@ -70,6 +70,36 @@ pub fn screen(pieces: &[Piece], sources: &mut Sources) -> Vec<Diagnostic> {
             Piece::Deployment { .. } | Piece::Image { .. } => {}
         }
     }
+    // Every literal is masked; the first hundred are reported one by one.
+    let literals = out
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
+    if literals > crate::diag::ERRORS_PER_UNIT {
+        let mut kept = 0;
+        let mut first_cut = None;
+        out.retain(|d| {
+            if d.severity != Severity::Warning {
+                return true;
+            }
+            kept += 1;
+            if kept == crate::diag::ERRORS_PER_UNIT + 1 {
+                first_cut = d.labels.first().map(|l| l.span);
+            }
+            kept <= crate::diag::ERRORS_PER_UNIT
+        });
+        if let Some(span) = first_cut {
+            out.push(Diagnostic {
+                severity: Severity::Warning,
+                ..Diagnostic::error(format!(
+                    "{} more literal credentials are masked and not listed",
+                    literals - crate::diag::ERRORS_PER_UNIT
+                ))
+                .with_label(span, "the next one")
+                .with_help(KAFKA_HELP)
+            });
+        }
+    }
     out
 }
 

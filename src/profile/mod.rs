@@ -846,13 +846,20 @@ pub fn embedded_credential_error(span: Span) -> Diagnostic {
 }
 
 /// The spans of literal secrets in one profile file: arguments or unknown properties of
-/// `security { username … password … }`, and values of overrides whose key names a credential
-/// and that are not references. Masked in the sources (`Sources::redact`) before any report.
+/// `security { username … password … }`, values of overrides and broker settings whose key
+/// names a credential and that are not references, and any string that holds a credential
+/// inside. Masked in the sources (`Sources::redact`) before any report.
 pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<SecretSpan> {
     let mut out = credential_keys(doc, file);
+    let mut seen: std::collections::HashSet<Span> = out.iter().map(|s| s.span()).collect();
     // Any other string that holds a credential inside: a JVM option, a program argument
     // (`--password=…`), a URI's `user:password@`, anywhere in the file.
-    fn embedded(nodes: &[kdl::KdlNode], file: u32, out: &mut Vec<SecretSpan>) {
+    fn embedded(
+        nodes: &[kdl::KdlNode],
+        file: u32,
+        seen: &mut std::collections::HashSet<Span>,
+        out: &mut Vec<SecretSpan>,
+    ) {
         for node in nodes {
             // `args "--password" "…"`: the argument after a flag that names a credential.
             let args: Vec<_> = node
@@ -861,12 +868,14 @@ pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<SecretSpan> {
                 .filter(|e| e.name().is_none())
                 .collect();
             for pair in args.windows(2) {
+                let span = value_span(file, pair[1]);
                 if pair[0]
                     .value()
                     .as_string()
                     .is_some_and(|f| f.starts_with('-') && !f.contains('=') && is_secret_key(f))
+                    && seen.insert(span)
                 {
-                    out.push(SecretSpan::Embedded(value_span(file, pair[1])));
+                    out.push(SecretSpan::Embedded(span));
                 }
             }
             for e in node.entries() {
@@ -874,17 +883,17 @@ pub fn secret_spans(doc: &KdlDocument, file: u32) -> Vec<SecretSpan> {
                 if e.value()
                     .as_string()
                     .is_some_and(|v| !embedded_credentials(v).is_empty())
-                    && !out.iter().any(|s| s.span() == span)
+                    && seen.insert(span)
                 {
                     out.push(SecretSpan::Embedded(span));
                 }
             }
             if let Some(children) = node.children() {
-                embedded(children.nodes(), file, out);
+                embedded(children.nodes(), file, seen, out);
             }
         }
     }
-    embedded(doc.nodes(), file, &mut out);
+    embedded(doc.nodes(), file, &mut seen, &mut out);
     out
 }
 
