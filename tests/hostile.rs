@@ -834,6 +834,25 @@ fn lint_reports_a_hundred_thousand_unknown_keys_without_slowing_down() {
 
 /// Credentials: refused literals are never printed by any command, in any format; accepted
 /// references are all that reaches the outputs.
+/// `build`, `build --check`, `check` and `explain` of the credential keys all refuse `opts`
+/// (exit 2) without printing `sentinel`.
+fn refused_without_printing(case: &str, opts: &flinkgen::app::Options, out: &Path, sentinel: &str) {
+    for r in [
+        build(opts, out, false),
+        build(opts, out, true),
+        check_cmd(opts),
+        explain_cmd(opts, &["sasl.jaas.config".into(), "s3.secret-key".into()]),
+    ] {
+        assert_eq!(r.code, 2, "{case}: refused\n{}{}", r.stdout, r.stderr);
+        assert!(
+            !r.stdout.contains(sentinel) && !r.stderr.contains(sentinel),
+            "{case}: the secret was printed:\n{}{}",
+            r.stdout,
+            r.stderr
+        );
+    }
+}
+
 #[test]
 fn literal_secrets_never_appear_in_any_report() {
     let base = std::fs::read_to_string(common::root().join("examples/stateless-router.kdl"))
@@ -895,20 +914,7 @@ fn literal_secrets_never_appear_in_any_report() {
         for format in [Format::Human, Format::Json, Format::Sarif] {
             let mut opts = common::options(&[&path]);
             opts.format = format;
-            for r in [
-                build(&opts, &out, false),
-                build(&opts, &out, true),
-                check_cmd(&opts),
-                explain_cmd(&opts, &["sasl.jaas.config".into()]),
-            ] {
-                assert_eq!(r.code, 2, "{case}: refused\n{}{}", r.stdout, r.stderr);
-                assert!(
-                    !r.stdout.contains(sentinel) && !r.stderr.contains(sentinel),
-                    "{case}: the secret was printed:\n{}{}",
-                    r.stdout,
-                    r.stderr
-                );
-            }
+            refused_without_printing(case, &opts, &out, sentinel);
         }
         assert!(!out.exists());
         // `fmt --check` prints a diff (for CI logs): masked on both sides.
@@ -1100,19 +1106,7 @@ fn a_pack_sets_credentials_only_as_references() {
             let mut opts = common::options(&[&example]);
             opts.policies = vec![packs.path().to_path_buf()];
             opts.format = format;
-            for r in [
-                build(&opts, &out, false),
-                check_cmd(&opts),
-                explain_cmd(&opts, &["sasl.jaas.config".into(), "s3.secret-key".into()]),
-            ] {
-                assert_eq!(r.code, 2, "{sets}: {}{}", r.stdout, r.stderr);
-                assert!(
-                    !r.stdout.contains(sentinel) && !r.stderr.contains(sentinel),
-                    "{sets}: printed\n{}{}",
-                    r.stdout,
-                    r.stderr
-                );
-            }
+            refused_without_printing(sets, &opts, &out, sentinel);
         }
         assert!(!out.exists());
     }

@@ -145,35 +145,38 @@ pub const MAX_RENDERED_BYTES: usize = 16 * 1024 * 1024;
 /// then filters, the last one an escaping filter (`{{ a ~ b|yaml }}` escapes only `b`) — and
 /// `{% filter %}` / `{% autoescape %}` blocks, which rewrite escaped text.
 pub fn unescaped_interpolations(text: &str) -> Vec<(usize, String)> {
-    let mut out = vec![];
-    let mut from = 0;
-    while let Some(at) = text[from..].find("{%") {
-        let start = from + at;
-        let end = text[start..]
-            .find("%}")
-            .map_or(text.len(), |e| start + e + 2);
-        let tag = text[start + 2..end.saturating_sub(2).max(start + 2)]
-            .trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
-        if tag.starts_with("filter") || tag.starts_with("autoescape") {
-            out.push((start, text[start..end].to_string()));
-        }
-        from = end;
-    }
-    let mut from = 0;
-    while let Some(at) = text[from..].find("{{") {
-        let start = from + at;
-        let end = text[start..]
-            .find("}}")
-            .map_or(text.len(), |e| start + e + 2);
-        let expr = text[start + 2..end.saturating_sub(2).max(start + 2)]
-            .trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
-        if !escaped_expression(expr) {
-            out.push((start, text[start..end].to_string()));
-        }
-        from = end;
-    }
+    let mut out: Vec<(usize, String)> = delimited(text, "{%", "%}")
+        .filter(|(_, tag, _)| tag.starts_with("filter") || tag.starts_with("autoescape"))
+        .map(|(start, _, whole)| (start, whole.to_string()))
+        .collect();
+    out.extend(
+        delimited(text, "{{", "}}")
+            .filter(|(_, expr, _)| !escaped_expression(expr))
+            .map(|(start, _, whole)| (start, whole.to_string())),
+    );
     out.sort();
     out
+}
+
+/// Each `open … close` of a template: its offset, its inside without whitespace control
+/// (`-`, `+`) and blanks, and the whole text (to the end of the file if it is not closed).
+fn delimited<'t>(
+    text: &'t str,
+    open: &'static str,
+    close: &'static str,
+) -> impl Iterator<Item = (usize, &'t str, &'t str)> {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let start = from + text[from..].find(open)?;
+        let inner_start = start + open.len();
+        let inner_end = text[inner_start..]
+            .find(close)
+            .map_or(text.len(), |e| inner_start + e);
+        from = (inner_end + close.len()).min(text.len());
+        let inner = text[inner_start..inner_end]
+            .trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
+        Some((start, inner, &text[start..from]))
+    })
 }
 
 /// `head|filter…|escaping`: split at the `|`s outside strings, brackets and parentheses.
