@@ -19,8 +19,7 @@ use crate::profile::{self, Profiles};
 const LITERAL_CREDENTIAL: &str = "a literal credential (not shown); flinkgen writes credentials only as references: add a `security` reference or a `${dir:…}`/`${env:…}` override";
 
 fn literal_credential(key: &str, value: &str) -> bool {
-    profile::is_secret_key(key) && !profile::is_reference_only(value)
-        || !profile::embedded_credentials(value).is_empty()
+    profile::credential_refusal(false, key, value).is_some()
 }
 
 /// One generated profile file.

@@ -792,9 +792,11 @@ pub fn pack_secret_spans(doc: &KdlDocument, file: u32) -> Vec<Span> {
                     .collect();
                 if let [_, key, value, ..] = args.as_slice() {
                     let (key, text) = (key.value().as_string(), value.value().as_string());
-                    let literal = key.is_some_and(is_secret_key)
-                        && !text.is_some_and(is_reference_only)
-                        || text.is_some_and(|t| !embedded_credentials(t).is_empty());
+                    // (A non-string value of a credential key is a literal too.)
+                    let literal = match text {
+                        Some(t) => credential_refusal(false, key.unwrap_or(""), t).is_some(),
+                        None => key.is_some_and(is_secret_key),
+                    };
                     if literal {
                         out.push(value_span(file, value));
                     }
@@ -825,6 +827,34 @@ impl SecretSpan {
         match self {
             SecretSpan::Literal(s) | SecretSpan::Embedded(s) => s,
         }
+    }
+}
+
+/// Why flinkgen will not write a value of `key` (in Flink's configuration or not): the one
+/// rule for credentials that profiles, overrides and packs share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialRefusal {
+    /// A reference in Flink's configuration, which resolves none.
+    FlinkReference,
+    /// A credential key holding something other than references.
+    Literal,
+    /// Another key's value holding a credential inside (`-D…Password=…`, `user:pw@`).
+    Embedded,
+}
+
+pub fn credential_refusal(in_flink: bool, key: &str, value: &str) -> Option<CredentialRefusal> {
+    if is_secret_key(key) {
+        if in_flink && value.contains("${") {
+            Some(CredentialRefusal::FlinkReference)
+        } else if !is_reference_only(value) {
+            Some(CredentialRefusal::Literal)
+        } else {
+            None
+        }
+    } else if !embedded_credentials(value).is_empty() {
+        Some(CredentialRefusal::Embedded)
+    } else {
+        None
     }
 }
 

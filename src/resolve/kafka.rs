@@ -445,7 +445,7 @@ fn security(cx: &JobCtx<'_>, plan: &mut JobPlan) -> Result<(), Diagnostic> {
     let mut providers: Vec<&str> = vec![];
     let mut placeholder = |r: &SecretRef, ptr: &str| -> Result<String, Diagnostic> {
         if let Some(var) = &r.env {
-            if version_lt(clients, "3.5.0") {
+            if check_provider("env", clients).is_err() {
                 return Err(Diagnostic::error(format!(
                     "an environment-variable credential needs kafka-clients 3.5 or later (EnvVarConfigProvider), but connector {} ships kafka-clients {clients}",
                     p.kafka.connector

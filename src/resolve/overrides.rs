@@ -6,8 +6,8 @@ use super::kafka;
 use crate::diag::{Diagnostic, ERRORS_PER_UNIT};
 use crate::plan::{DocKind, JobPlan, Origin, Value};
 use crate::policy::kafka_model;
-use crate::profile::OverrideTarget;
 use crate::profile::validate::did_you_mean;
+use crate::profile::{CredentialRefusal, OverrideTarget};
 use crate::units;
 
 /// What to do instead of a credential in Flink's configuration.
@@ -88,35 +88,36 @@ pub fn apply(
             span: cx.job.spans.whole(&node).unwrap_or(key_span),
         };
         let text = o.value.to_text();
-        // Flink resolves no `${…}` in its configuration (only Kafka's clients have config
-        // providers): such a credential would be used as the literal text of the reference.
-        if o.target == OverrideTarget::Flink
-            && crate::profile::is_secret_key(&o.key)
-            && text.contains("${")
-        {
-            errors.push(
-                Diagnostic::error(format!(
-                    "Flink does not resolve config-provider references: `{}` would hold the reference's text, not the credential",
-                    o.key
-                ))
-                .with_label(value_span, "not resolved by Flink")
-                .with_help(FLINK_CREDENTIAL_HELP),
-            );
-            continue;
-        }
-        // A credential is a reference, never a literal (the loader has already masked the
-        // value in every report: `profile::secret_spans`).
-        if crate::profile::is_secret_key(&o.key) && !crate::profile::is_reference_only(&text) {
-            errors.push(crate::profile::literal_secret_error(
-                &format!("`{}`", o.key),
-                value_span,
-                if o.target == OverrideTarget::Flink {
-                    FLINK_CREDENTIAL_HELP
-                } else {
-                    "use `security { password secret=\"name\" key=\"key\" }` for SASL, or write the value as a config-provider reference: `${dir:/opt/flink/secrets/<secret>:<key>}` (a Kubernetes Secret flinkgen mounts) or `${env:VAR}`"
-                },
-            ));
-            continue;
+        // One rule for credentials (`profile::credential_refusal`); the loader has already
+        // masked a literal in every report (`profile::secret_spans`).
+        let refusal =
+            crate::profile::credential_refusal(o.target == OverrideTarget::Flink, &o.key, &text);
+        match refusal {
+            None => {}
+            Some(CredentialRefusal::FlinkReference) => {
+                // Flink resolves no `${…}`: the credential would be the reference's text.
+                errors.push(
+                    Diagnostic::error(format!(
+                        "Flink does not resolve config-provider references: `{}` would hold the reference's text, not the credential",
+                        o.key
+                    ))
+                    .with_label(value_span, "not resolved by Flink")
+                    .with_help(FLINK_CREDENTIAL_HELP),
+                );
+                continue;
+            }
+            Some(CredentialRefusal::Literal | CredentialRefusal::Embedded) => {
+                errors.push(crate::profile::literal_secret_error(
+                    &format!("`{}`", o.key),
+                    value_span,
+                    if o.target == OverrideTarget::Flink {
+                        FLINK_CREDENTIAL_HELP
+                    } else {
+                        "use `security { password secret=\"name\" key=\"key\" }` for SASL, or write the value as a config-provider reference: `${dir:/opt/flink/secrets/<secret>:<key>}` (a Kubernetes Secret flinkgen mounts) or `${env:VAR}`"
+                    },
+                ));
+                continue;
+            }
         }
         let result = match o.target {
             OverrideTarget::Flink => flink(cx, plan, &o.key, &text, origin),

@@ -284,19 +284,22 @@ fn credentials(
     v: &Value,
     origin: &Origin,
 ) -> Result<(), String> {
+    use crate::profile::CredentialRefusal;
     let text = v.kafka_text();
-    if crate::profile::is_secret_key(key) {
-        if kind == DocKind::Flink && text.contains("${") {
+    match crate::profile::credential_refusal(kind == DocKind::Flink, key, &text) {
+        None => {}
+        Some(CredentialRefusal::FlinkReference) => {
             return Err("Flink does not resolve config-provider references: the setting would hold the reference's text, not the credential".into());
         }
-        if !crate::profile::is_reference_only(&text) {
+        Some(CredentialRefusal::Literal) => {
             return Err(
                 "a literal credential (not shown); flinkgen writes credentials only as references"
                     .into(),
             );
         }
-    } else if !crate::profile::embedded_credentials(&text).is_empty() {
-        return Err("a literal credential inside the value (not shown); flinkgen writes credentials only as references".into());
+        Some(CredentialRefusal::Embedded) => {
+            return Err("a literal credential inside the value (not shown); flinkgen writes credentials only as references".into());
+        }
     }
     if matches!(kind, DocKind::Producer | DocKind::Consumer) {
         super::overrides::references(cx, plan, kind, &text, origin).map_err(|(_, msg, _)| msg)?;
